@@ -1,0 +1,188 @@
+"""The one validated data object the model, the results and the checks read.
+
+``ModelData`` holds a run's parameters as plain, sorted dictionaries built
+from the rows that exist (sparse), so the same input always yields the same
+model.  Notation follows DESIGN.md: routes ``o``, projects ``p``, minerals
+``m``, plants ``k``, countries ``c``, stages ``g`` (mine, refine), years ``t``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runfile import STAGES, Run, check_run_against_data, load_run
+from .validate import Dataset, load_dataset
+
+# Shortfall penalty when the minerals table leaves it blank (DESIGN.md).
+DEFAULT_PENALTY_MULTIPLE = 10.0
+
+
+@dataclass(frozen=True)
+class Route:
+    option: str
+    mineral: str
+    mine_country: str
+    refine_country: str
+    unit_cost: float  # currency per t
+    max_t: float  # t per year
+    min_t: float
+    fixed_cost: float  # currency per year when used
+
+    @property
+    def needs_switch(self) -> bool:
+        """A binary z[o] is needed only for a minimum volume or a fixed cost."""
+        return self.min_t > 0 or self.fixed_cost > 0
+
+    def country(self, stage: str) -> str:
+        return self.mine_country if stage == "mine" else self.refine_country
+
+
+@dataclass(frozen=True)
+class Project:
+    project: str
+    name: str
+    mine_country: str
+    refine_country: str
+    capex: float  # currency, once
+    life_years: float
+    available_from: int
+
+    def country(self, stage: str) -> str:
+        return self.mine_country if stage == "mine" else self.refine_country
+
+
+@dataclass(frozen=True)
+class Offtake:
+    project: str
+    mineral: str
+    offtake_t: float  # t per year
+    unit_cost: float  # currency per t
+    min_take: float  # fraction of offtake_t
+
+
+@dataclass(frozen=True)
+class Mineral:
+    mineral: str
+    unit: str
+    reference_price: float
+    holding_cost_rate: float
+    shortfall_penalty: float
+    existing_stock_t: float
+
+
+@dataclass(frozen=True)
+class Recycling:
+    mineral: str
+    feedstock_t: float
+    recovery_rate: float
+    unit_cost: float  # currency per t of contained mineral fed
+
+
+@dataclass(frozen=True)
+class Plant:
+    plant: str
+    capacity_t: float
+    capex: float
+    life_years: float
+    fixed_cost: float
+
+
+@dataclass(frozen=True)
+class ModelData:
+    run: Run
+    dataset: Dataset
+    years: tuple[int, ...]
+    minerals: dict[str, Mineral]
+    target: dict[tuple[str, int], float]  # (m, t) -> t per year
+    home: str
+    allies: frozenset[str]
+    conflict: frozenset[str]
+    routes: dict[str, Route]
+    projects: dict[str, Project]
+    offtakes: dict[tuple[str, str], Offtake]  # (p, m)
+    recycling: dict[str, Recycling]
+    plants: dict[str, Plant]
+
+    @property
+    def policy(self):
+        return self.run.policy
+
+    def routes_of(self, mineral: str) -> list[str]:
+        return [o for o, route in self.routes.items() if route.mineral == mineral]
+
+    def offtakes_of(self, mineral: str) -> list[tuple[str, str]]:
+        return [pm for pm in self.offtakes if pm[1] == mineral]
+
+    def stage_country(self, flow: str | tuple[str, str], stage: str) -> str:
+        """Country of a market route ``o`` or an offtake ``(p, m)`` at ``stage``."""
+        if isinstance(flow, tuple):
+            return self.projects[flow[0]].country(stage)
+        return self.routes[flow].country(stage)
+
+    def exposures(self, stages=STAGES) -> dict[tuple[str, str, str], list]:
+        """(m, g, c) -> the flows of m whose stage-g country is the foreign country c."""
+        groups: dict[tuple[str, str, str], list] = {}
+        for stage in stages:
+            for flow in list(self.routes) + list(self.offtakes):
+                mineral = flow[1] if isinstance(flow, tuple) else self.routes[flow].mineral
+                country = self.stage_country(flow, stage)
+                if country != self.home:
+                    groups.setdefault((mineral, stage, country), []).append(flow)
+        return dict(sorted(groups.items()))
+
+    def project_available(self, project: str, year: int) -> bool:
+        return self.projects[project].available_from <= year
+
+
+def prepare(dataset: Dataset, run: Run) -> ModelData:
+    """Build the sorted parameter dictionaries for a validated dataset and run."""
+    check_run_against_data(run, dataset)
+    frame = dataset.tables
+
+    def records(name: str, key: str):
+        return sorted(frame[name].to_dict("records"), key=lambda row: tuple(row[k] for k in key.split(",")))
+
+    minerals = {}
+    for row in records("minerals", "mineral"):
+        penalty = row["shortfall_penalty"]
+        if penalty is None or penalty != penalty:  # blank cell: the documented default
+            penalty = DEFAULT_PENALTY_MULTIPLE * row["reference_price"]
+        minerals[row["mineral"]] = Mineral(row["mineral"], row["unit"], row["reference_price"],
+                                           row["holding_cost_rate"], float(penalty), row["existing_stock_t"])
+    years = tuple(sorted(run.years))
+    target = {(row["mineral"], row["year"]): row["target_t"]
+              for row in records("targets", "mineral,year") if row["year"] in years}
+    countries = frame["countries"]
+    fields = {
+        "routes": ("supply", "option", Route),
+        "projects": ("projects", "project", Project),
+        "recycling": ("recycling", "mineral", Recycling),
+        "plants": ("recycling_plants", "plant", Plant),
+    }
+    built = {}
+    for attribute, (table, key, cls) in fields.items():
+        names = cls.__dataclass_fields__
+        built[attribute] = {row[key]: cls(**{n: row[n] for n in names}) for row in records(table, key)}
+    offtakes = {(row["project"], row["mineral"]): Offtake(row["project"], row["mineral"], row["offtake_t"],
+                                                           row["unit_cost"], row["min_take"])
+                for row in records("project_offtake", "project,mineral")}
+    return ModelData(
+        run=run,
+        dataset=dataset,
+        years=years,
+        minerals=minerals,
+        target=target,
+        home=dataset.home,
+        allies=frozenset(countries.loc[countries["ally"], "country"]),
+        conflict=frozenset(countries.loc[countries["conflict_affected"], "country"]),
+        offtakes=offtakes,
+        **built,
+    )
+
+
+def load(run_path: Path, dataset_override: Path | None = None) -> ModelData:
+    """Read, validate and prepare a run file and its dataset."""
+    run = load_run(run_path)
+    dataset = load_dataset(dataset_override or run.data)
+    return prepare(dataset, run)

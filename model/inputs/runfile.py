@@ -1,0 +1,243 @@
+"""Run files: which dataset, which year, which policy and solver settings.
+
+The keys are declared once in ``RUN_KEYS``, ``POLICY_KEYS`` and
+``SOLVER_KEYS``; unknown keys and values of the wrong type are reported as
+``file:line:key: what is wrong (value)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, Problem, UsageError
+
+STAGES = ("mine", "refine")
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally"
+    default: object
+    meaning: str
+
+
+RUN_KEYS = {
+    "name": Key("text", None, "run name; outputs go to runs/out/<name>/"),
+    "data": Key("text", None, "dataset: a folder of CSV files or an .xlsx, relative to the run file"),
+    "year": Key("year", None, "the planned year"),
+    "description": Key("text", "", "free text"),
+}
+POLICY_KEYS = {
+    "country_cap": Key("fraction", 0.65, "largest share of a mineral's requirement from one foreign country, per stage"),
+    "cap_stages": Key("stages", list(STAGES), "stages the country cap applies to"),
+    "stockpile_days": Key("number", 60.0, "days of the largest single-country exposure the stock must cover"),
+    "stockpile_min_days": Key("number", 0.0, "floor on stock in days of the requirement"),
+    "investment_budget": Key("number", None, "cap on equity and plant capex chosen (currency); omit for none"),
+    "discount_rate": Key("fraction", 0.08, "rate for annualizing capex"),
+    "conflict_max_share": Key("fraction", 1.0, "largest share of the requirement mined in conflict-affected countries"),
+    "ally_min_share": Key("ally", {"mine": 0.0, "refine": 0.0}, "least share mined / refined at home or in allies"),
+    "min_recycling_share": Key("fractions", {}, "least share of the requirement from recycling, per mineral"),
+    "country_cap_by_mineral": Key("fractions", {}, "country cap overriding country_cap for some minerals"),
+}
+SOLVER_KEYS = {
+    "time_limit": Key("number", 60.0, "seconds"),
+    "mip_rel_gap": Key("fraction", 1e-4, "relative optimality gap at which the MIP stops"),
+    "threads": Key("count", 1, "HiGHS threads"),
+}
+SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS}
+
+
+@dataclass(frozen=True)
+class Policy:
+    country_cap: float = 0.65
+    cap_stages: tuple[str, ...] = STAGES
+    stockpile_days: float = 60.0
+    stockpile_min_days: float = 0.0
+    investment_budget: float | None = None
+    discount_rate: float = 0.08
+    conflict_max_share: float = 1.0
+    ally_min_share: dict = field(default_factory=lambda: {"mine": 0.0, "refine": 0.0})
+    min_recycling_share: dict = field(default_factory=dict)
+    country_cap_by_mineral: dict = field(default_factory=dict)
+
+    def cap(self, mineral: str) -> float:
+        return self.country_cap_by_mineral.get(mineral, self.country_cap)
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    time_limit: float = 60.0
+    mip_rel_gap: float = 1e-4
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    name: str
+    data: Path
+    years: tuple[int, ...]
+    policy: Policy
+    solver: SolverOptions
+    description: str = ""
+
+    @property
+    def year(self) -> int:
+        return self.years[-1]
+
+
+def load_run(path: Path) -> Run:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: run file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        raise InputError([Problem(path.name, int(match.group(1)) if match else None, None,
+                                  "not valid TOML", str(error))]) from None
+    return parse_run(document, path, text)
+
+
+def parse_run(document: dict, path: Path, text: str = "") -> Run:
+    problems: list[Problem] = []
+
+    def problem(section: str | None, key: str | None, message: str, value=None):
+        dotted = f"{section}.{key}" if section and key else (key or section)
+        problems.append(Problem(path.name, _line_of(text, section, key), dotted, message, value))
+
+    values: dict[str, object] = {}
+    for key, value in document.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                problem(None, key, "must be a table", value)
+            continue
+        if key not in RUN_KEYS:
+            problem(None, key, _unknown(key, RUN_KEYS))
+            continue
+        parsed, wrong = _parse_value(RUN_KEYS[key].kind, value)
+        if wrong:
+            problem(None, key, wrong, value)
+        values[key] = parsed
+    for key in ("name", "data", "year"):
+        if key not in document:
+            problem(None, key, "required key is missing")
+
+    sections: dict[str, dict] = {}
+    for section, keys in SECTIONS.items():
+        sections[section] = {}
+        table = document.get(section, {})
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if key not in keys:
+                problem(section, key, _unknown(key, keys))
+                continue
+            parsed, wrong = _parse_value(keys[key].kind, value)
+            if wrong:
+                problem(section, key, wrong, value)
+            sections[section][key] = parsed
+    if problems:
+        raise InputError(problems)
+    name = str(values["name"])
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise InputError([Problem(path.name, _line_of(text, None, "name"), "name",
+                                  "use letters, digits, '.', '_' and '-' only (it names the output folder)", name)])
+    policy = Policy(**{k: tuple(v) if k == "cap_stages" else v for k, v in sections["policy"].items()})
+    return Run(
+        path=path,
+        name=name,
+        data=(path.parent / str(values["data"])).resolve(),
+        years=(int(values["year"]),),
+        policy=policy,
+        solver=SolverOptions(**sections["solver"]),
+        description=str(values.get("description", "")),
+    )
+
+
+def _unknown(key: str, keys: dict) -> str:
+    import difflib
+
+    guess = difflib.get_close_matches(key, list(keys), n=1)
+    return "unknown key" + (f"; did you mean '{guess[0]}'?" if guess else f"; expected one of {', '.join(keys)}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parse_value(kind: str, value) -> tuple[object, str | None]:
+    if kind == "text":
+        return (value, None) if isinstance(value, str) and value.strip() else (None, "must be a non-empty string")
+    if kind == "year":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2200
+        return (value, None) if ok else (None, "must be a year (an integer)")
+    if kind == "count":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        return (value, None) if ok else (None, "must be a whole number >= 1")
+    if kind == "number":
+        return (float(value), None) if _is_number(value) and value >= 0 else (None, "must be a number >= 0")
+    if kind == "fraction":
+        ok = _is_number(value) and 0 <= value <= 1
+        return (float(value), None) if ok else (None, "must be a number in [0, 1]")
+    if kind == "stages":
+        ok = isinstance(value, list) and all(v in STAGES for v in value) and len(set(value)) == len(value)
+        return (sorted(value, key=STAGES.index), None) if ok else (None, 'must be a list drawn from ["mine", "refine"]')
+    if kind in ("fractions", "ally"):
+        if not isinstance(value, dict):
+            return None, "must be a table such as { lithium = 0.05 }"
+        if kind == "ally" and set(value) - set(STAGES):
+            return None, "keys must be mine and/or refine"
+        if not all(_is_number(v) and 0 <= v <= 1 for v in value.values()):
+            return None, "every value must be a number in [0, 1]"
+        parsed = {str(k): float(v) for k, v in value.items()}
+        if kind == "ally":
+            parsed = {"mine": 0.0, "refine": 0.0} | parsed
+        return parsed, None
+    raise AssertionError(kind)
+
+
+def _line_of(text: str, section: str | None, key: str | None) -> int | None:
+    """The line where ``key`` is set in ``[section]`` (or at top level)."""
+    if not text or not key:
+        return None
+    current = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"\[\s*([A-Za-z0-9_.-]+)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            continue
+        if current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return None
+
+
+def check_run_against_data(run: Run, dataset) -> None:
+    """Cross-checks that need both the run and the data: years and mineral keys."""
+    problems = []
+    minerals = set(dataset["minerals"]["mineral"])
+    targets = dataset["targets"]
+    text = run.path.read_text(encoding="utf-8") if run.path.is_file() else ""
+    for year in run.years:
+        have = set(targets.loc[targets["year"] == year, "mineral"])
+        if not have:
+            problems.append(Problem(dataset.where["targets"], None, "year",
+                                    f"no targets for the run's year {year}", f"years present: "
+                                    + ", ".join(str(y) for y in sorted(set(targets["year"])))))
+            continue
+        for mineral in sorted(minerals - have):
+            problems.append(Problem(dataset.where["targets"], None, "year",
+                                    f"mineral {mineral} has no target for {year}"))
+    for key in ("min_recycling_share", "country_cap_by_mineral"):
+        for mineral in getattr(run.policy, key):
+            if mineral not in minerals:
+                problems.append(Problem(run.path.name, _line_of(text, "policy", key), f"policy.{key}",
+                                        "unknown mineral", mineral))
+    if problems:
+        raise InputError(problems)

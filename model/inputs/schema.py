@@ -1,0 +1,179 @@
+"""The input tables, declared once.
+
+The loader, the validator, the Excel template and every error message read
+this manifest; nothing else in the package spells out a column.  Units are
+part of the data (``minerals.unit``), not of column names: a flow is in
+tonnes per year of its mineral's reporting unit and money is in the
+dataset's currency (USD in the default data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Column kinds: how a cell's text becomes a value.
+ID = "id"  # non-empty text, kept verbatim ("NA" is Namibia, not missing)
+TEXT = "text"  # free text, may be empty
+QUANTITY = "quantity"  # finite, >= 0
+RATE = "rate"  # finite, in [0, 1]
+YEAR = "year"  # integer
+BOOL = "bool"  # true/false, yes/no, 1/0 in any case
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    meaning: str
+    unit: str = ""
+    required: bool = True
+    default: object = None  # used when the column is absent or the cell blank
+    references: str | None = None  # table whose key this column must name
+    wildcard: str | None = None  # a value allowed besides the references ("*")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # unique together
+    required: bool = True
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + NOTE_COLUMNS
+
+    def column(self, name: str) -> Column:
+        for column in self.all_columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+# Every table may carry these: where a number comes from, and remarks.
+NOTE_COLUMNS = (
+    Column("source", TEXT, "where the row's figures come from, or 'assumption: why'", required=False, default=""),
+    Column("notes", TEXT, "free remarks", required=False, default=""),
+)
+
+MINERALS = Table(
+    "minerals",
+    "One row per mineral: its reporting unit, price and stockpile economics.",
+    (
+        Column("mineral", ID, "mineral id (lower case, e.g. lithium)"),
+        Column("unit", TEXT, "reporting unit of every tonne of this mineral (e.g. t LCE)"),
+        Column("reference_price", QUANTITY, "reference market price", "currency per t"),
+        Column("holding_cost_rate", RATE, "annual cost of holding stock, as a fraction of the reference price", "per year"),
+        Column("shortfall_penalty", QUANTITY, "penalty per tonne of unmet target (elastic mode)",
+               "currency per t", required=False, default=None),  # None: 10 x reference_price
+        Column("existing_stock_t", QUANTITY, "stock already held", "t", required=False, default=0.0),
+    ),
+    key=("mineral",),
+)
+
+TARGETS = Table(
+    "targets",
+    "Annual requirement of each mineral in each year.",
+    (
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("year", YEAR, "calendar year"),
+        Column("target_t", QUANTITY, "requirement", "t per year"),
+    ),
+    key=("mineral", "year"),
+)
+
+COUNTRIES = Table(
+    "countries",
+    "Countries that mine or refine; exactly one is home.",
+    (
+        Column("country", ID, "ISO 3166 alpha-3 code"),
+        Column("name", TEXT, "country name"),
+        Column("home", BOOL, "the planning country (true on exactly one row)"),
+        Column("ally", BOOL, "ally or trade partner for the ally-share policy", required=False, default=False),
+        Column("conflict_affected", BOOL, "conflict-affected or high-risk area", required=False, default=False),
+    ),
+    key=("country",),
+)
+
+SUPPLY = Table(
+    "supply",
+    "Market routes: buy a mineral mined in one country and refined in another.",
+    (
+        Column("option", ID, "route id"),
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("mine_country", ID, "country where the ore is mined", references="countries"),
+        Column("refine_country", ID, "country where it is refined", references="countries"),
+        Column("unit_cost", QUANTITY, "delivered price", "currency per t"),
+        Column("max_t", QUANTITY, "most that can be bought on this route", "t per year"),
+        Column("min_t", QUANTITY, "contract minimum if the route is used", "t per year", required=False, default=0.0),
+        Column("fixed_cost", QUANTITY, "annual fixed cost if the route is used", "currency per year",
+               required=False, default=0.0),
+    ),
+    key=("option",),
+)
+
+PROJECTS = Table(
+    "projects",
+    "Overseas projects in which an equity stake buys offtake rights.",
+    (
+        Column("project", ID, "project id"),
+        Column("name", TEXT, "project name"),
+        Column("mine_country", ID, "country of the mine", references="countries"),
+        Column("refine_country", ID, "country of the refinery", references="countries"),
+        Column("capex", QUANTITY, "equity outlay for the stake", "currency"),
+        Column("life_years", QUANTITY, "economic life for the capital annuity", "years"),
+        Column("available_from", YEAR, "first year the offtake can flow"),
+    ),
+    key=("project",),
+    required=False,
+)
+
+PROJECT_OFFTAKE = Table(
+    "project_offtake",
+    "What a project's stake delivers, per mineral.",
+    (
+        Column("project", ID, "project id", references="projects"),
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("offtake_t", QUANTITY, "offtake entitlement", "t per year"),
+        Column("unit_cost", QUANTITY, "cost of the offtake to the equity holder", "currency per t"),
+        Column("min_take", RATE, "take-or-pay floor as a fraction of the entitlement", required=False, default=0.0),
+    ),
+    key=("project", "mineral"),
+    required=False,
+)
+
+RECYCLING = Table(
+    "recycling",
+    "Domestic recycling feedstock per mineral.",
+    (
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("feedstock_t", QUANTITY, "contained mineral in collectable scrap", "t per year"),
+        Column("recovery_rate", RATE, "fraction of the fed mineral recovered"),
+        Column("unit_cost", QUANTITY, "processing cost per tonne of contained mineral fed", "currency per t"),
+    ),
+    key=("mineral",),
+    required=False,
+)
+
+RECYCLING_PLANTS = Table(
+    "recycling_plants",
+    "Recycling plants that can be built; their capacity is shared by all minerals.",
+    (
+        Column("plant", ID, "plant id"),
+        Column("capacity_t", QUANTITY, "feed capacity, contained mineral of all kinds", "t per year"),
+        Column("capex", QUANTITY, "investment", "currency"),
+        Column("life_years", QUANTITY, "economic life for the capital annuity", "years"),
+        Column("fixed_cost", QUANTITY, "annual fixed operating cost if built", "currency per year",
+               required=False, default=0.0),
+    ),
+    key=("plant",),
+    required=False,
+)
+
+TABLES: tuple[Table, ...] = (
+    MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS,
+)
+TABLES_BY_NAME = {table.name: table for table in TABLES}
+
+BOOL_TEXT = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}

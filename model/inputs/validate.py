@@ -1,0 +1,205 @@
+"""Turn raw text tables into one validated ``Dataset``, or report every problem.
+
+The checks follow the schema manifest: presence of tables and columns, the
+kind of every cell (ids, quantities, rates, years, booleans), unique keys and
+references, then the few rules that span rows (one home country, min_t <=
+max_t).  All problems are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from ..errors import InputError, Problem
+from .reading import RawTable, read_dataset
+from .schema import BOOL, BOOL_TEXT, ID, QUANTITY, RATE, TEXT, YEAR, Table
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated input tables, one DataFrame each, in input order.
+
+    ``rows[table]`` gives the file line or Excel row of each DataFrame row, so
+    later checks can point a user at the cell.  ``where[table]`` is the file
+    or sheet name used in messages.
+    """
+
+    path: Path
+    tables: dict[str, pd.DataFrame]
+    rows: dict[str, list[int]]
+    where: dict[str, str]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def home(self) -> str:
+        countries = self.tables["countries"]
+        return str(countries.loc[countries["home"], "country"].iloc[0])
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Read and validate the dataset at ``path``; raise ``InputError`` listing all problems."""
+    raw = read_dataset(Path(path))
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    rows: dict[str, list[int]] = {}
+    where: dict[str, str] = {}
+    is_folder = Path(path).is_dir()
+    for table in schema.TABLES:
+        label = f"{table.name}.csv" if is_folder else table.name
+        if table.name not in raw:
+            if table.required:
+                problems.append(Problem(label, None, None,
+                                        "required table is missing" + (" (no such file)" if is_folder else " (no such sheet)")))
+            tables[table.name] = _empty_frame(table)
+            rows[table.name] = []
+            where[table.name] = label
+            continue
+        frame, row_numbers, table_problems = _typed_table(table, raw[table.name])
+        tables[table.name], rows[table.name], where[table.name] = frame, row_numbers, raw[table.name].where
+        problems += table_problems
+    if not problems:
+        dataset = Dataset(Path(path), tables, rows, where)
+        problems += _check_keys_and_references(dataset)
+        problems += _check_rules(dataset)
+    if problems:
+        raise InputError(problems)
+    return Dataset(Path(path), tables, rows, where)
+
+
+def _empty_frame(table: Table) -> pd.DataFrame:
+    return pd.DataFrame({column.name: pd.Series(dtype=_dtype(column.kind)) for column in table.all_columns})
+
+
+def _dtype(kind: str) -> str:
+    return {QUANTITY: "float64", RATE: "float64", YEAR: "int64", BOOL: "bool"}.get(kind, "object")
+
+
+def _typed_table(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[int], list[Problem]]:
+    problems: list[Problem] = []
+    known = {column.name for column in table.all_columns}
+    seen: set[str] = set()
+    for name in raw.header:
+        if name in seen:
+            problems.append(Problem(raw.where, raw.header_row, name, "column appears twice"))
+        seen.add(name)
+        if name not in known:
+            guess = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean '{guess[0]}'?" if guess else f"; expected {', '.join(c.name for c in table.columns)}"
+            problems.append(Problem(raw.where, raw.header_row, name or "(blank header)", "unknown column" + hint))
+    for column in table.columns:
+        if column.required and column.name not in raw.header:
+            problems.append(Problem(raw.where, raw.header_row, column.name, "required column is missing"))
+    if problems:
+        return _empty_frame(table), [], problems
+
+    values: dict[str, list] = {column.name: [] for column in table.all_columns}
+    row_numbers = []
+    for row_number, cells in raw.rows:
+        if "\0extra" in cells:
+            problems.append(Problem(raw.where, row_number, None, "more cells than header columns", cells["\0extra"]))
+        for column in table.all_columns:
+            value, problem = _parse_cell(column, cells.get(column.name, ""))
+            if problem:
+                problems.append(Problem(raw.where, row_number, column.name, problem, cells.get(column.name, "")))
+            values[column.name].append(value)
+        row_numbers.append(row_number)
+    frame = pd.DataFrame(values) if row_numbers else _empty_frame(table)
+    return frame, row_numbers, problems
+
+
+def _parse_cell(column: schema.Column, text: str) -> tuple[object, str | None]:
+    """Return (value, None) or (None, what is wrong)."""
+    if text == "":
+        if column.required and column.kind != TEXT:
+            return None, "is empty"
+        return column.default, None
+    if column.kind in (ID, TEXT):
+        return text, None
+    if column.kind == BOOL:
+        value = BOOL_TEXT.get(text.lower())
+        return (value, None) if value is not None else (None, "must be true/false, yes/no or 1/0")
+    if column.kind == YEAR:
+        try:
+            number = float(text)
+        except ValueError:
+            return None, "must be a year"
+        if not number.is_integer() or not 1900 <= number <= 2200:
+            return None, "must be a year"
+        return int(number), None
+    try:
+        number = float(text.replace("_", ""))
+    except ValueError:
+        return None, "must be a number"
+    if math.isnan(number):
+        return None, "must be a number, not NaN"
+    if math.isinf(number):
+        return None, "must be finite"
+    if number < 0:
+        return None, "must not be negative"
+    if column.kind == RATE and number > 1:
+        return None, "must lie in [0, 1]"
+    return number, None
+
+
+def _check_keys_and_references(dataset: Dataset) -> list[Problem]:
+    problems = []
+    keys: dict[str, set] = {}
+    for table in schema.TABLES:
+        frame = dataset[table.name]
+        seen: dict[tuple, int] = {}
+        for i, key in enumerate(frame[list(table.key)].itertuples(index=False, name=None)):
+            row = dataset.rows[table.name][i]
+            if key in seen:
+                problems.append(Problem(dataset.where[table.name], row, table.key[-1],
+                                        f"duplicate {'/'.join(table.key)} (first on row {seen[key]})",
+                                        "/".join(str(k) for k in key)))
+            else:
+                seen[key] = row
+        if len(table.key) == 1:
+            keys[table.name] = {k[0] for k in seen}
+    for table in schema.TABLES:
+        frame = dataset[table.name]
+        for column in table.columns:
+            if not column.references:
+                continue
+            allowed = keys[column.references]
+            noun = schema.TABLES_BY_NAME[column.references].key[0]
+            for i, value in enumerate(frame[column.name]):
+                if value not in allowed and value != column.wildcard:
+                    guess = difflib.get_close_matches(str(value), sorted(allowed), n=1)
+                    hint = f"; did you mean '{guess[0]}'?" if guess else ""
+                    problems.append(Problem(dataset.where[table.name], dataset.rows[table.name][i], column.name,
+                                            f"unknown {noun}" + hint, value))
+    return problems
+
+
+def _check_rules(dataset: Dataset) -> list[Problem]:
+    problems = []
+    countries = dataset["countries"]
+    homes = [i for i, home in enumerate(countries["home"]) if home]
+    where = dataset.where["countries"]
+    if not homes:
+        problems.append(Problem(where, None, "home", "no country is marked home (exactly one must be)"))
+    for i in homes[1:]:
+        problems.append(Problem(where, dataset.rows["countries"][i], "home",
+                                f"a second home country (first on row {dataset.rows['countries'][homes[0]]})",
+                                countries["country"].iloc[i]))
+    supply = dataset["supply"]
+    for i, (low, high) in enumerate(zip(supply["min_t"], supply["max_t"])):
+        if low > high:
+            problems.append(Problem(dataset.where["supply"], dataset.rows["supply"][i], "min_t",
+                                    f"min_t is larger than max_t ({high:g})", f"{low:g}"))
+    for name in ("projects", "recycling_plants"):
+        for i, life in enumerate(dataset[name]["life_years"]):
+            if life < 1:
+                problems.append(Problem(dataset.where[name], dataset.rows[name][i], "life_years",
+                                        "must be at least 1 year", f"{life:g}"))
+    return problems

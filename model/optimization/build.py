@@ -1,0 +1,314 @@
+"""The portfolio MILP: variables, one ``define_<family>`` per constraint family, objective.
+
+Notation (DESIGN.md): market route ``o``, project ``p``, mineral ``m``,
+recycling plant ``k``, foreign country ``c``, stage ``g`` in {mine, refine},
+year ``t`` (one planned year for now, kept as an index for the pathway).
+Every flow is in tonnes per year of the mineral's reporting unit; every cost
+in currency per year.
+
+Variables, named from the domain with DESIGN.md's symbol:
+
+- ``buy[o,t]``  x[o]   tonnes bought on market route o
+- ``use[o]``    z[o]   binary: route o used (only for routes with min_t or fixed_cost)
+- ``stake[p]``  y[p]   binary: equity stake taken in project p
+- ``offtake[p,m,t]`` q[p,m]  tonnes of m taken from project p
+- ``stock[m,t]`` s[m]  stockpile level held
+- ``build[k]``  b[k]   binary: recycling plant k built
+- ``feed[m,t]`` f[m], ``recycled[m,t]`` r[m]  recycling feed and output
+- ``shortfall[m,t]`` u[m]  unmet target (elastic mode only), with
+  ``recycling_gap`` and ``ally_gap`` the elastic slacks of the two floors.
+
+The model never touches files; ``build_model`` only reads ``ModelData``.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..inputs.data import ModelData
+from ..inputs.runfile import STAGES
+
+LEVERS = ("market", "equity", "recycling", "stockpile", "shortfall")
+
+
+def capital_recovery_factor(rate: float, life_years: float) -> float:
+    """Annuity per unit of capex: r(1+r)^n / ((1+r)^n - 1); 1/n at r = 0."""
+    if rate == 0:
+        return 1.0 / life_years
+    growth = (1.0 + rate) ** life_years
+    return rate * growth / (growth - 1.0)
+
+
+def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
+    """Assemble the model: sets, variables, the eight families, the objective.
+
+    ``elastic`` adds named, penalized shortfalls so that the model is always
+    feasible; used to diagnose an infeasible strict model.
+    """
+    model = pyo.ConcreteModel(name=data.run.name)
+    model.elastic = elastic
+    define_sets(model, data)
+    define_variables(model, data)
+    define_target(model, data)
+    define_country_cap(model, data)
+    define_route_bounds(model, data)
+    define_equity(model, data)
+    define_recycling(model, data)
+    define_stockpile(model, data)
+    define_budget(model, data)
+    define_policy_limits(model, data)
+    define_objective(model, data)
+    return model
+
+
+def define_sets(model, data: ModelData) -> None:
+    model.T = pyo.Set(initialize=data.years, ordered=True)
+    model.M = pyo.Set(initialize=sorted(data.minerals), ordered=True)
+    model.O = pyo.Set(initialize=sorted(data.routes), ordered=True)
+    model.O_switch = pyo.Set(initialize=sorted(o for o, r in data.routes.items() if r.needs_switch), ordered=True)
+    model.P = pyo.Set(initialize=sorted(data.projects), ordered=True)
+    model.PM = pyo.Set(dimen=2, initialize=sorted(data.offtakes), ordered=True)
+    model.K = pyo.Set(initialize=sorted(data.plants), ordered=True)
+    model.R = pyo.Set(initialize=sorted(data.recycling), ordered=True)  # minerals with feedstock
+
+
+def define_variables(model, data: ModelData) -> None:
+    model.buy = pyo.Var(model.O, model.T, within=pyo.NonNegativeReals)
+    model.use = pyo.Var(model.O_switch, within=pyo.Binary)
+    model.stake = pyo.Var(model.P, within=pyo.Binary)
+    model.offtake = pyo.Var(model.PM, model.T, within=pyo.NonNegativeReals)
+    model.stock = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
+    model.build = pyo.Var(model.K, within=pyo.Binary)
+    model.feed = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
+    model.recycled = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
+    # The slacks exist in both modes and are fixed at zero in the strict one, so
+    # a target no option can reach is an infeasible row, not a trivial False.
+    model.shortfall = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
+    model.recycling_gap = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
+    model.ally_gap = pyo.Var(pyo.Set(initialize=STAGES), model.M, model.T, within=pyo.NonNegativeReals)
+    if not model.elastic:
+        for slack in (model.shortfall, model.recycling_gap, model.ally_gap):
+            slack.fix(0)
+
+
+def supply_of(model, data: ModelData, mineral: str, year: int):
+    """Market plus equity flow of ``mineral`` in ``year`` (foreign-sourced tonnes)."""
+    return (sum(model.buy[o, year] for o in data.routes_of(mineral))
+            + sum(model.offtake[p, m, year] for p, m in data.offtakes_of(mineral)))
+
+
+def recycled_of(model, mineral: str, year: int):
+    return model.recycled[mineral, year] if mineral in model.R else 0.0
+
+
+def flow_of(model, flow, year: int):
+    """x[o,t] for a route id, q[p,m,t] for an offtake (p, m)."""
+    if isinstance(flow, tuple):
+        return model.offtake[flow[0], flow[1], year]
+    return model.buy[flow, year]
+
+
+def _nontrivial(rule):
+    """Skip rows that hold whatever the decisions (e.g. an empty sum <= a bound)."""
+
+    def wrapped(*args):
+        expression = rule(*args)
+        if expression is True:
+            return pyo.Constraint.Skip
+        if expression is False:
+            raise AssertionError(f"constraint {rule.__name__}{args[1:]} can never hold")
+        return expression
+
+    return wrapped
+
+
+def define_target(model, data: ModelData) -> None:
+    """Family 1, target: sum_o x[o] + sum_p q[p,m] + r[m] (+ u[m]) >= target[m], for all m, t."""
+
+    def rule(model, m, t):
+        shortfall = model.shortfall[m, t]
+        return supply_of(model, data, m, t) + recycled_of(model, m, t) + shortfall >= data.target[m, t]
+
+    model.target = pyo.Constraint(model.M, model.T, rule=_nontrivial(rule))
+
+
+def define_country_cap(model, data: ModelData) -> None:
+    """Family 2, single-country cap: for m, g in cap_stages, foreign c, t:
+
+        sum_{e of m with country_g(e) = c} flow[e] <= cap[m] * target[m]
+
+    The denominator is the requirement, not the purchase, so surplus bought
+    elsewhere cannot dilute a dependence.  Recycling is home and never capped.
+    """
+    exposures = data.exposures(data.policy.cap_stages)
+    index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
+
+    def rule(model, m, g, c, t):
+        return sum(flow_of(model, e, t) for e in exposures[m, g, c]) <= data.policy.cap(m) * data.target[m, t]
+
+    model.country_cap = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(rule))
+
+
+def define_route_bounds(model, data: ModelData) -> None:
+    """Family 3, market routes: x[o] <= max_t[o]; with a switch, min_t z <= x <= max_t z."""
+
+    def upper(model, o, t):
+        route = data.routes[o]
+        if o in model.O_switch:
+            return model.buy[o, t] <= route.max_t * model.use[o]
+        return model.buy[o, t] <= route.max_t
+
+    def lower(model, o, t):
+        return model.buy[o, t] >= data.routes[o].min_t * model.use[o]
+
+    model.route_max = pyo.Constraint(model.O, model.T, rule=_nontrivial(upper))
+    switched_with_minimum = [(o, t) for o in model.O_switch if data.routes[o].min_t > 0 for t in data.years]
+    model.route_min = pyo.Constraint(pyo.Set(initialize=switched_with_minimum, dimen=2, ordered=True), rule=_nontrivial(lower))
+
+
+def define_equity(model, data: ModelData) -> None:
+    """Family 4, equity: min_take * offtake * y[p] <= q[p,m] <= offtake * y[p];
+    y[p] = 0 when available_from[p] > t (the project is not on stream)."""
+
+    def upper(model, p, m, t):
+        return model.offtake[p, m, t] <= data.offtakes[p, m].offtake_t * model.stake[p]
+
+    def lower(model, p, m, t):
+        offtake = data.offtakes[p, m]
+        return model.offtake[p, m, t] >= offtake.min_take * offtake.offtake_t * model.stake[p]
+
+    model.offtake_max = pyo.Constraint(model.PM, model.T, rule=_nontrivial(upper))
+    take_or_pay = [(p, m, t) for (p, m), o in sorted(data.offtakes.items()) if o.min_take > 0 for t in data.years]
+    model.offtake_min = pyo.Constraint(pyo.Set(initialize=take_or_pay, dimen=3, ordered=True), rule=_nontrivial(lower))
+    last_year = max(data.years)
+    for p in model.P:
+        if not data.project_available(p, last_year):
+            model.stake[p].fix(0)
+
+
+def define_recycling(model, data: ModelData) -> None:
+    """Family 5, recycling: r[m] <= recovery[m] f[m]; f[m] <= feedstock[m];
+    sum_m f[m] <= sum_k capacity[k] b[k]; r[m] (+ gap) >= share[m] * target[m]."""
+    model.recovery = pyo.Constraint(
+        model.R, model.T, rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
+    model.feedstock = pyo.Constraint(
+        model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.recycling[m].feedstock_t)
+    model.plant_capacity = pyo.Constraint(
+        model.T, rule=_nontrivial(lambda model, t: sum(model.feed[m, t] for m in model.R)
+                                  <= sum(data.plants[k].capacity_t * model.build[k] for k in model.K)))
+
+    shares = data.policy.min_recycling_share
+    index = [(m, t) for m in sorted(shares) if shares[m] > 0 for t in data.years]
+
+    def floor(model, m, t):
+        gap = model.recycling_gap[m, t]
+        return recycled_of(model, m, t) + gap >= shares[m] * data.target[m, t]
+
+    model.recycling_share = pyo.Constraint(pyo.Set(initialize=index, dimen=2, ordered=True), rule=_nontrivial(floor))
+
+
+def define_stockpile(model, data: ModelData) -> None:
+    """Family 6, stockpile: for every foreign c and both stages (whatever cap_stages says),
+
+        s[m] >= stockpile_days/365 * sum_{e of m with country_g(e) = c} flow[e]
+
+    so the stock covers losing the largest single-country exposure for
+    stockpile_days; plus the floor s[m] >= stockpile_min_days/365 * target[m].
+    """
+    days = data.policy.stockpile_days
+    exposures = data.exposures(STAGES) if days > 0 else {}
+    index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
+
+    def cover(model, m, g, c, t):
+        return model.stock[m, t] >= days / 365.0 * sum(flow_of(model, e, t) for e in exposures[m, g, c])
+
+    model.stockpile_cover = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(cover))
+    min_days = data.policy.stockpile_min_days
+    floor_index = [(m, t) for m in model.M for t in data.years] if min_days > 0 else []
+    model.stockpile_floor = pyo.Constraint(
+        pyo.Set(initialize=floor_index, dimen=2, ordered=True),
+        rule=lambda model, m, t: model.stock[m, t] >= min_days / 365.0 * data.target[m, t])
+
+
+def define_budget(model, data: ModelData) -> None:
+    """Family 7, investment budget: sum_p capex[p] y[p] + sum_k capex[k] b[k] <= budget."""
+    budget = data.policy.investment_budget
+    if budget is None or not (data.projects or data.plants):
+        model.budget = pyo.Constraint(rule=lambda model: pyo.Constraint.Skip)
+        return
+    model.budget = pyo.Constraint(expr=sum(data.projects[p].capex * model.stake[p] for p in model.P)
+                                  + sum(data.plants[k].capex * model.build[k] for k in model.K) <= budget)
+
+
+def define_policy_limits(model, data: ModelData) -> None:
+    """Family 8, policy limits, per mineral m and year t:
+
+    - conflict: sum of flows mined in conflict-affected countries <= conflict_max_share * target[m];
+    - ally: flows whose stage-g country is home or an ally, plus recycling (home),
+      >= ally_min_share[g] * target[m], for g in mine, refine.
+    """
+    policy = data.policy
+    conflict_index = ([(m, t) for m in model.M for t in data.years]
+                      if policy.conflict_max_share < 1 and data.conflict else [])
+
+    def conflict(model, m, t):
+        flows = [e for e in data.routes_of(m) + data.offtakes_of(m) if data.stage_country(e, "mine") in data.conflict]
+        return sum(flow_of(model, e, t) for e in flows) <= policy.conflict_max_share * data.target[m, t]
+
+    model.conflict_share = pyo.Constraint(pyo.Set(initialize=conflict_index, dimen=2, ordered=True), rule=_nontrivial(conflict))
+
+    friendly = data.allies | {data.home}
+    ally_index = [(g, m, t) for g in STAGES if policy.ally_min_share.get(g, 0) > 0 for m in model.M for t in data.years]
+
+    def ally(model, g, m, t):
+        flows = [e for e in data.routes_of(m) + data.offtakes_of(m) if data.stage_country(e, g) in friendly]
+        gap = model.ally_gap[g, m, t]
+        return (sum(flow_of(model, e, t) for e in flows) + recycled_of(model, m, t) + gap
+                >= policy.ally_min_share[g] * data.target[m, t])
+
+    model.ally_share = pyo.Constraint(pyo.Set(initialize=ally_index, dimen=3, ordered=True), rule=_nontrivial(ally))
+
+
+def define_objective(model, data: ModelData) -> None:
+    """Minimize annual cost, summed from each lever's contribution ``model.cost[lever, t]``:
+
+    - market: sum_o unit_cost[o] x[o] + fixed_cost[o] z[o]
+    - equity: sum_p crf(p) capex[p] y[p] + sum_{p,m} unit_cost[p,m] q[p,m]
+    - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) b[k] + sum_m unit_cost[m] f[m]
+    - stockpile: sum_m holding_cost_rate[m] reference_price[m] s[m]
+    - shortfall: sum_m shortfall_penalty[m] (u[m] + gaps)   (elastic mode only)
+
+    crf is the capital recovery factor at discount_rate over the asset's life.
+    """
+    rate = data.policy.discount_rate
+
+    def market(t):
+        return (sum(data.routes[o].unit_cost * model.buy[o, t] for o in model.O)
+                + sum(data.routes[o].fixed_cost * model.use[o] for o in model.O_switch))
+
+    def equity(t):
+        return (sum(capital_recovery_factor(rate, data.projects[p].life_years) * data.projects[p].capex * model.stake[p]
+                    for p in model.P)
+                + sum(data.offtakes[p, m].unit_cost * model.offtake[p, m, t] for p, m in model.PM))
+
+    def recycling(t):
+        plants = sum((capital_recovery_factor(rate, data.plants[k].life_years) * data.plants[k].capex
+                      + data.plants[k].fixed_cost) * model.build[k] for k in model.K)
+        return plants + sum(data.recycling[m].unit_cost * model.feed[m, t] for m in model.R)
+
+    def stockpile(t):
+        return sum(data.minerals[m].holding_cost_rate * data.minerals[m].reference_price * model.stock[m, t]
+                   for m in model.M)
+
+    def shortfall(t):
+        penalty = {m: data.minerals[m].shortfall_penalty for m in model.M}
+        return (sum(penalty[m] * model.shortfall[m, t] for m in model.M)
+                + sum(penalty[m] * model.recycling_gap[m, t] for m in model.M)
+                + sum(penalty[m] * model.ally_gap[g, m, t] for g in STAGES for m in model.M))
+
+    contributions = {"market": market, "equity": equity, "recycling": recycling,
+                     "stockpile": stockpile, "shortfall": shortfall}
+    model.cost = pyo.Expression(pyo.Set(initialize=LEVERS, ordered=True), model.T,
+                                rule=lambda model, lever, t: contributions[lever](t))
+    model.objective = pyo.Objective(expr=sum(model.cost[lever, t] for lever in LEVERS for t in model.T),
+                                    sense=pyo.minimize)

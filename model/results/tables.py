@@ -1,0 +1,249 @@
+"""Tidy result tables computed from the data and the solution's values.
+
+No Pyomo here: a solution arrives as plain dictionaries of variable values,
+and every cost is recomputed from the data, so the sum of the parts can be
+checked against the solver's objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..inputs.data import ModelData
+from ..inputs.runfile import STAGES
+from ..optimization.build import capital_recovery_factor
+from ..optimization.solve import Outcome, Solution
+
+# A share within this of its cap counts as binding (shares are fractions).
+BINDING_TOLERANCE = 1e-6
+
+
+@dataclass
+class Results:
+    run_name: str
+    status: str
+    objective: float | None
+    mip_gap: float | None
+    bound: float | None
+    year: int
+    flows: pd.DataFrame
+    minerals: pd.DataFrame
+    shares: pd.DataFrame
+    projects: pd.DataFrame
+    recycling: pd.DataFrame
+    plants: pd.DataFrame
+    costs: pd.DataFrame
+    diagnosis: list[dict] = field(default_factory=list)
+    elastic_objective: float | None = None
+
+    @property
+    def chosen_projects(self) -> list[str]:
+        return [p for p, chosen in zip(self.projects["project"], self.projects["chosen"]) if chosen]
+
+    @property
+    def built_plants(self) -> list[str]:
+        return [k for k, built in zip(self.plants["plant"], self.plants["built"]) if built]
+
+    @property
+    def cost_by_lever(self) -> dict[str, float]:
+        return {lever: float(cost) for lever, cost in self.costs.groupby("lever", sort=False)["cost"].sum().items()}
+
+
+def _value(solution: Solution, name: str, index, default: float = 0.0) -> float:
+    return solution.values.get(name, {}).get(index, default)
+
+
+def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
+    """One row per non-zero flow: market routes, equity offtakes, recycling.
+
+    ``cost`` is the flow's full annual cost: for a route its purchases plus
+    fixed cost; for an offtake its unit cost plus the project's capex annuity
+    shared pro rata to the value of each mineral's offtake at reference
+    price; for recycling the processing cost plus plant costs shared pro rata
+    to feed.  So the flows' costs plus the stock carrying cost (and penalties)
+    add up to the objective.
+    """
+    rate = data.policy.discount_rate
+    rows = []
+    for t in data.years:
+        for o, route in data.routes.items():
+            tonnes = _value(solution, "buy", (o, t))
+            if tonnes > 0:
+                fixed = route.fixed_cost * _value(solution, "use", o) if route.needs_switch else 0.0
+                rows.append(dict(year=t, mineral=route.mineral, source_type="market", source_id=o,
+                                 mine_country=route.mine_country, refine_country=route.refine_country,
+                                 tonnes=tonnes, cost=route.unit_cost * tonnes + fixed))
+        for p, project in data.projects.items():
+            taken = {m: _value(solution, "offtake", (p, m, t)) for (pp, m) in data.offtakes if pp == p}
+            worth = {m: q * data.minerals[m].reference_price for m, q in taken.items()}
+            annuity = capital_recovery_factor(rate, project.life_years) * project.capex * _value(solution, "stake", p)
+            for m, tonnes in taken.items():
+                if tonnes > 0:
+                    share = worth[m] / sum(worth.values()) if sum(worth.values()) > 0 else 0.0
+                    rows.append(dict(year=t, mineral=m, source_type="equity", source_id=p,
+                                     mine_country=project.mine_country, refine_country=project.refine_country,
+                                     tonnes=tonnes, cost=data.offtakes[p, m].unit_cost * tonnes + share * annuity))
+        feeds = {m: _value(solution, "feed", (m, t)) for m in data.recycling}
+        plant_cost = sum((capital_recovery_factor(rate, k.life_years) * k.capex + k.fixed_cost)
+                         * _value(solution, "build", name) for name, k in data.plants.items())
+        for m, recycling in data.recycling.items():
+            tonnes = _value(solution, "recycled", (m, t))
+            if tonnes > 0 or feeds[m] > 0:
+                share = feeds[m] / sum(feeds.values()) if sum(feeds.values()) > 0 else 0.0
+                rows.append(dict(year=t, mineral=m, source_type="recycling", source_id=f"recycling-{m}",
+                                 mine_country=data.home, refine_country=data.home,
+                                 tonnes=tonnes, cost=recycling.unit_cost * feeds[m] + share * plant_cost))
+    columns = ["year", "mineral", "source_type", "source_id", "mine_country", "refine_country", "tonnes", "cost"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["year", "mineral", "source_type", "source_id"], kind="stable").reset_index(drop=True)
+
+
+def share_table(data: ModelData, flows: pd.DataFrame) -> pd.DataFrame:
+    """Per year, mineral, stage and foreign country: tonnes and share of the target against the cap."""
+    rows = []
+    foreign = flows[flows["source_type"] != "recycling"]
+    for stage in STAGES:
+        grouped = foreign.groupby(["year", "mineral", f"{stage}_country"])["tonnes"].sum()
+        for (t, m, c), tonnes in grouped.items():
+            if c == data.home:
+                continue
+            target = data.target[m, t]
+            cap = data.policy.cap(m) if stage in data.policy.cap_stages else None
+            share = tonnes / target if target > 0 else 0.0
+            rows.append(dict(year=t, mineral=m, stage=stage, country=c, tonnes=tonnes, share=share, cap=cap,
+                             binding=cap is not None and share >= cap - BINDING_TOLERANCE))
+    columns = ["year", "mineral", "stage", "country", "tonnes", "share", "cap", "binding"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["year", "mineral", "stage", "share", "country"], ascending=[True, True, True, False, True],
+                             kind="stable").reset_index(drop=True)
+
+
+def mineral_table(data: ModelData, solution: Solution, flows: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for t in data.years:
+        for m, mineral in data.minerals.items():
+            of = flows[(flows["year"] == t) & (flows["mineral"] == m)]
+            by_type = of.groupby("source_type")["tonnes"].sum()
+            target = data.target[m, t]
+            stock = _value(solution, "stock", (m, t))
+            row = dict(year=t, mineral=m, unit=mineral.unit, target_t=target,
+                       market_t=float(by_type.get("market", 0.0)), equity_t=float(by_type.get("equity", 0.0)),
+                       recycled_t=float(by_type.get("recycling", 0.0)))
+            row["supplied_t"] = row["market_t"] + row["equity_t"] + row["recycled_t"]
+            row["shortfall_t"] = _value(solution, "shortfall", (m, t))
+            row["stockpile_t"] = stock
+            row["existing_stock_t"] = mineral.existing_stock_t
+            row["stock_days"] = stock / target * 365.0 if target > 0 else 0.0
+            for stage in STAGES:
+                mine = shares[(shares["year"] == t) & (shares["mineral"] == m) & (shares["stage"] == stage)]
+                top = mine.iloc[0] if len(mine) else None
+                row[f"largest_{stage}_share"] = float(top["share"]) if top is not None else 0.0
+                row[f"largest_{stage}_country"] = str(top["country"]) if top is not None else ""
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def project_table(data: ModelData, solution: Solution) -> pd.DataFrame:
+    rate = data.policy.discount_rate
+    rows = []
+    for p, project in data.projects.items():
+        chosen = _value(solution, "stake", p) > 0.5
+        annuity = capital_recovery_factor(rate, project.life_years) * project.capex
+        offtakes = [(m, o) for (pp, m), o in data.offtakes.items() if pp == p]
+        row = dict(project=p, name=project.name, mine_country=project.mine_country,
+                   refine_country=project.refine_country, available_from=project.available_from,
+                   available=data.project_available(p, max(data.years)), chosen=chosen, capex=project.capex,
+                   life_years=project.life_years, annualized_capex=annuity if chosen else 0.0)
+        for t in data.years:
+            row["offtake"] = ", ".join(f"{m} {_value(solution, 'offtake', (p, m, t)):,.0f}/{o.offtake_t:,.0f} t"
+                                       for m, o in offtakes)
+            row["offtake_cost"] = sum(o.unit_cost * _value(solution, "offtake", (p, m, t)) for m, o in offtakes)
+        rows.append(row)
+    columns = ["project", "name", "mine_country", "refine_country", "available_from", "available", "chosen",
+               "capex", "life_years", "annualized_capex", "offtake", "offtake_cost"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
+    rows = []
+    for t in data.years:
+        for m, recycling in data.recycling.items():
+            recycled = _value(solution, "recycled", (m, t))
+            feed = _value(solution, "feed", (m, t))
+            rows.append(dict(year=t, mineral=m, feedstock_t=recycling.feedstock_t, feed_t=feed,
+                             recovery_rate=recycling.recovery_rate, recycled_t=recycled,
+                             share_of_target=recycled / data.target[m, t] if data.target[m, t] > 0 else 0.0,
+                             processing_cost=recycling.unit_cost * feed))
+    columns = ["year", "mineral", "feedstock_t", "feed_t", "recovery_rate", "recycled_t", "share_of_target",
+               "processing_cost"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def plant_table(data: ModelData, solution: Solution) -> pd.DataFrame:
+    rate = data.policy.discount_rate
+    rows = []
+    for k, plant in data.plants.items():
+        built = _value(solution, "build", k) > 0.5
+        annual = capital_recovery_factor(rate, plant.life_years) * plant.capex + plant.fixed_cost
+        rows.append(dict(plant=k, built=built, capacity_t=plant.capacity_t, capex=plant.capex,
+                         life_years=plant.life_years, annual_cost=annual if built else 0.0))
+    return pd.DataFrame(rows, columns=["plant", "built", "capacity_t", "capex", "life_years", "annual_cost"])
+
+
+def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.DataFrame:
+    """Annual cost by lever and component, recomputed from the data."""
+    rate = data.policy.discount_rate
+    rows = []
+    for t in data.years:
+        market = flows[(flows["year"] == t) & (flows["source_type"] == "market")]
+        purchases = sum(data.routes[o].unit_cost * x for o, x in zip(market["source_id"], market["tonnes"]))
+        fixed = sum(r.fixed_cost * _value(solution, "use", o) for o, r in data.routes.items() if r.needs_switch)
+        capex = sum(capital_recovery_factor(rate, p.life_years) * p.capex * _value(solution, "stake", name)
+                    for name, p in data.projects.items())
+        offtake = sum(o.unit_cost * _value(solution, "offtake", (p, m, t)) for (p, m), o in data.offtakes.items())
+        plants = sum((capital_recovery_factor(rate, k.life_years) * k.capex + k.fixed_cost)
+                     * _value(solution, "build", name) for name, k in data.plants.items())
+        processing = sum(r.unit_cost * _value(solution, "feed", (m, t)) for m, r in data.recycling.items())
+        carrying = sum(mn.holding_cost_rate * mn.reference_price * _value(solution, "stock", (m, t))
+                       for m, mn in data.minerals.items())
+        penalty = sum(mn.shortfall_penalty * (_value(solution, "shortfall", (m, t))
+                                              + _value(solution, "recycling_gap", (m, t))
+                                              + sum(_value(solution, "ally_gap", (g, m, t)) for g in STAGES))
+                      for m, mn in data.minerals.items())
+        for lever, component, cost in [
+            ("market", "purchases", purchases), ("market", "route fixed costs", fixed),
+            ("equity", "capex annuity", capex), ("equity", "offtake", offtake),
+            ("recycling", "plant capex annuity and fixed costs", plants), ("recycling", "processing", processing),
+            ("stockpile", "carrying cost", carrying), ("shortfall", "penalty (elastic diagnosis only)", penalty),
+        ]:
+            rows.append(dict(year=t, lever=lever, component=component, cost=cost))
+    return pd.DataFrame(rows, columns=["year", "lever", "component", "cost"])
+
+
+def tidy(data: ModelData, outcome: Outcome) -> Results:
+    """All result tables for an outcome (the elastic solution when the strict one is infeasible)."""
+    from .diagnosis import diagnose
+
+    solution = outcome.solution
+    flows = flow_table(data, solution)
+    shares = share_table(data, flows)
+    elastic = outcome.elastic is not None
+    return Results(
+        run_name=data.run.name,
+        status=outcome.status,
+        objective=None if elastic else solution.objective,
+        mip_gap=solution.mip_gap,
+        bound=None if elastic else solution.bound,
+        year=max(data.years),
+        flows=flows,
+        minerals=mineral_table(data, solution, flows, shares),
+        shares=shares,
+        projects=project_table(data, solution),
+        recycling=recycling_table(data, solution),
+        plants=plant_table(data, solution),
+        costs=cost_table(data, solution, flows),
+        diagnosis=diagnose(data, solution, flows, shares) if elastic else [],
+        elastic_objective=solution.objective if elastic else None,
+    )

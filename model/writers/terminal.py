@@ -1,0 +1,51 @@
+"""The terminal summary: a table per mineral, then the annual cost by lever."""
+
+from __future__ import annotations
+
+from ..results.tables import Results
+
+
+def _money(value: float) -> str:
+    if value is None:
+        return "-"
+    for limit, suffix in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
+        if abs(value) >= limit:
+            return f"{value / limit:,.2f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def _share(share: float, country: str) -> str:
+    return f"{share:5.1%} {country}" if country else "    -"
+
+
+def format_summary(results: Results) -> str:
+    lines = [f"run {results.run_name}, year {results.year}: {results.status}"
+             + (f", achieved gap {results.mip_gap:.2e}" if results.mip_gap is not None and results.status != "infeasible" else "")]
+    header = (f"{'mineral':<10}{'target t':>11}{'market t':>11}{'equity t':>10}{'recycled t':>11}"
+              f"{'unmet t':>9}{'stock t':>10}{'days':>6}  {'largest mine':<13}{'largest refine':<13}")
+    lines += ["", header, "-" * len(header)]
+    for row in results.minerals[results.minerals["year"] == results.year].itertuples():
+        lines.append(f"{row.mineral:<10}{row.target_t:>11,.0f}{row.market_t:>11,.0f}{row.equity_t:>10,.0f}"
+                     f"{row.recycled_t:>11,.0f}{row.shortfall_t:>9,.0f}{row.stockpile_t:>10,.0f}{row.stock_days:>6.0f}  "
+                     f"{_share(row.largest_mine_share, row.largest_mine_country):<13}"
+                     f"{_share(row.largest_refine_share, row.largest_refine_country):<13}")
+    costs = results.cost_by_lever
+    total = sum(costs.values())
+    label = "total annual cost" if results.status != "infeasible" else "elastic annual cost (incl. penalty)"
+    lines += ["", f"{label}: {_money(total)}  ("
+              + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever != "shortfall")
+              + ")"]
+    lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
+                 f"recycling plants: {', '.join(results.built_plants) or 'none'}")
+    if results.diagnosis:
+        lines += ["", "INFEASIBLE: the targets cannot all be met within the limits. Per mineral:"]
+        for d in results.diagnosis:
+            parts = [f"{d['unmet_t']:,.0f} t of {d['target_t']:,.0f} t unmet"]
+            if d["recycling_floor_unmet_t"] > 0:
+                parts.append(f"recycling floor short by {d['recycling_floor_unmet_t']:,.0f} t")
+            for stage, gap in d["ally_floor_unmet_t"].items():
+                parts.append(f"ally {stage} floor short by {gap:,.0f} t")
+            lines.append(f"  {d['mineral']} ({d['year']}): " + "; ".join(parts)
+                         + f" (at most {d['available_t']:,.0f} t available on all options)")
+            lines += [f"    - {limit}" for limit in d["binding"]]
+    return "\n".join(lines)
