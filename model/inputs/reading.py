@@ -146,10 +146,14 @@ def _read_sheet(sheet) -> tuple[RawTable, list[Problem]]:
     header_row = 1
     rows = []
     problems = []
-    for excel_row in sheet.iter_rows():
+    # A stale <dimension> written by some tools would make openpyxl stop early
+    # and silently drop rows; read every row that is there instead.
+    sheet.reset_dimensions()
+    # Rows come one per Excel row from row 1, gaps filled with empty rows whose
+    # cells carry no row number, so count them rather than ask a cell.
+    for row_number, excel_row in enumerate(sheet.iter_rows(), start=1):
         if not excel_row:
             continue
-        row_number = excel_row[0].row
         cells = []
         for cell in excel_row:
             if getattr(cell, "data_type", None) == "f":

@@ -52,12 +52,14 @@ def load_dataset(path: Path) -> Dataset:
     rows: dict[str, list[int]] = {}
     where: dict[str, str] = {}
     is_folder = Path(path).is_dir()
+    unreadable: set[str] = set()  # required but missing, or a header too wrong to read rows
     for table in schema.TABLES:
         label = f"{table.name}.csv" if is_folder else table.name
         if table.name not in raw:
             if table.required:
                 problems.append(Problem(label, None, None,
                                         "required table is missing" + (" (no such file)" if is_folder else " (no such sheet)")))
+                unreadable.add(table.name)
             tables[table.name] = _empty_frame(table)
             rows[table.name] = []
             where[table.name] = label
@@ -65,10 +67,14 @@ def load_dataset(path: Path) -> Dataset:
         frame, row_numbers, table_problems = _typed_table(table, raw[table.name])
         tables[table.name], rows[table.name], where[table.name] = frame, row_numbers, raw[table.name].where
         problems += table_problems
-    if not problems:
-        dataset = Dataset(Path(path), tables, rows, where)
-        problems += _check_keys_and_references(dataset)
-        problems += _check_rules(dataset)
+        if raw[table.name].rows and not row_numbers:  # header problems: no row was read
+            unreadable.add(table.name)
+    # Keys, references and cross-row rules are checked even when some cells
+    # are bad (those cells are NA and skipped), so that every problem is
+    # reported at once; tables that could not be read are left out.
+    dataset = Dataset(Path(path), tables, rows, where)
+    problems += _check_keys_and_references(dataset, unreadable)
+    problems += _check_rules(dataset, unreadable)
     if problems:
         raise InputError(problems)
     return Dataset(Path(path), tables, rows, where)
@@ -149,7 +155,7 @@ def _parse_cell(column: schema.Column, text: str) -> tuple[object, str | None]:
     return number, None
 
 
-def _check_keys_and_references(dataset: Dataset) -> list[Problem]:
+def _check_keys_and_references(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[Problem]:
     problems = []
     keys: dict[str, set] = {}
     for table in schema.TABLES:
@@ -157,6 +163,8 @@ def _check_keys_and_references(dataset: Dataset) -> list[Problem]:
         seen: dict[tuple, int] = {}
         for i, key in enumerate(frame[list(table.key)].itertuples(index=False, name=None)):
             row = dataset.rows[table.name][i]
+            if any(pd.isna(k) for k in key):  # a bad cell, already reported
+                continue
             if key in seen:
                 problems.append(Problem(dataset.where[table.name], row, table.key[-1],
                                         f"duplicate {'/'.join(table.key)} (first on row {seen[key]})",
@@ -168,11 +176,13 @@ def _check_keys_and_references(dataset: Dataset) -> list[Problem]:
     for table in schema.TABLES:
         frame = dataset[table.name]
         for column in table.columns:
-            if not column.references:
+            if not column.references or column.references in unreadable:
                 continue
             allowed = keys[column.references]
             noun = schema.TABLES_BY_NAME[column.references].key[0]
             for i, value in enumerate(frame[column.name]):
+                if pd.isna(value):  # a bad cell, already reported
+                    continue
                 if value not in allowed and value != column.wildcard:
                     guess = difflib.get_close_matches(str(value), sorted(allowed), n=1)
                     hint = f"; did you mean '{guess[0]}'?" if guess else ""
@@ -181,12 +191,13 @@ def _check_keys_and_references(dataset: Dataset) -> list[Problem]:
     return problems
 
 
-def _check_rules(dataset: Dataset) -> list[Problem]:
+def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[Problem]:
     problems = []
     countries = dataset["countries"]
-    homes = [i for i, home in enumerate(countries["home"]) if home]
+    homes = [i for i, home in enumerate(countries["home"]) if home is True]
     where = dataset.where["countries"]
-    if not homes:
+    home_unknown = "countries" in unreadable or any(home is None or pd.isna(home) for home in countries["home"])
+    if not homes and not home_unknown:
         problems.append(Problem(where, None, "home", "no country is marked home (exactly one must be)"))
     for i in homes[1:]:
         problems.append(Problem(where, dataset.rows["countries"][i], "home",
