@@ -140,6 +140,9 @@ def _solve(arguments) -> int:
     wall["results"] = time.perf_counter() - clock
     write_outputs(out, results, manifest(data, outcome, wall))
     print(format_summary(results) if not arguments.quiet else f"{data.run.name}: {results.status}")
+    if results.status == "time_limit":
+        print(f"warning: stopped at the time limit of {data.run.solver.time_limit:g} s with the best portfolio "
+              f"found so far (achieved gap {results.mip_gap:.2%})", file=sys.stderr)
     print(f"\noutputs: {out}")
     return EXIT_INFEASIBLE if results.status == "infeasible" else EXIT_SOLVED
 

@@ -94,7 +94,12 @@ def load_run(path: Path) -> Run:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: run file not found")
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not an error
+    except UnicodeDecodeError as error:
+        raise InputError([Problem(path.name, raw[:error.start].count(b"\n") + 1, None,
+                                  "not UTF-8 text", repr(raw[error.start:error.end]))]) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -223,7 +228,7 @@ def check_run_against_data(run: Run, dataset) -> None:
     problems = []
     minerals = set(dataset["minerals"]["mineral"])
     targets = dataset["targets"]
-    text = run.path.read_text(encoding="utf-8") if run.path.is_file() else ""
+    text = run.path.read_text(encoding="utf-8-sig", errors="replace") if run.path.is_file() else ""
     for year in run.years:
         have = set(targets.loc[targets["year"] == year, "mineral"])
         if not have:

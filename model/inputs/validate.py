@@ -114,7 +114,8 @@ def _typed_table(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[int], 
         for column in table.all_columns:
             value, problem = _parse_cell(column, cells.get(column.name, ""))
             if problem:
-                problems.append(Problem(raw.where, row_number, column.name, problem, cells.get(column.name, "")))
+                shown = cells.get(column.name, "")
+                problems.append(Problem(raw.where, row_number, column.name, problem, shown if shown != "" else None))
             values[column.name].append(value)
         row_numbers.append(row_number)
     frame = pd.DataFrame(values) if row_numbers else _empty_frame(table)
@@ -194,9 +195,9 @@ def _check_keys_and_references(dataset: Dataset, unreadable: set[str] = frozense
 def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[Problem]:
     problems = []
     countries = dataset["countries"]
-    homes = [i for i, home in enumerate(countries["home"]) if home is True]
+    homes = [i for i, home in enumerate(countries["home"]) if not pd.isna(home) and bool(home)]
     where = dataset.where["countries"]
-    home_unknown = "countries" in unreadable or any(home is None or pd.isna(home) for home in countries["home"])
+    home_unknown = "countries" in unreadable or any(pd.isna(home) for home in countries["home"])
     if not homes and not home_unknown:
         problems.append(Problem(where, None, "home", "no country is marked home (exactly one must be)"))
     for i in homes[1:]:
