@@ -1,0 +1,101 @@
+"""End to end on the embedded Japan-2030 dataset and runs/base-2030.toml."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from critmin.cli import main
+from critmin.inputs.data import load, prepare
+from critmin.optimization.solve import solve
+from critmin.results.tables import tidy
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ROOT / "runs" / "base-2030.toml"
+MINERALS = {"lithium", "nickel", "cobalt", "graphite", "manganese", "ndpr", "dytb"}
+
+
+@pytest.fixture(scope="module")
+def base_data():
+    return load(BASE)
+
+
+@pytest.fixture(scope="module")
+def base(base_data):
+    return tidy(base_data, solve(base_data))
+
+
+def with_policy(data, **changes):
+    run = dataclasses.replace(data.run, policy=dataclasses.replace(data.run.policy, **changes))
+    return prepare(data.dataset, run)
+
+
+def test_default_dataset_shape(base_data):
+    assert set(base_data.minerals) == MINERALS
+    assert {m: base_data.target[m, 2030] for m in MINERALS} == {
+        "lithium": 100_000, "nickel": 90_000, "cobalt": 20_000, "graphite": 150_000, "manganese": 20_000,
+        "ndpr": 13_000, "dytb": 1_200}
+    assert len(base_data.routes) >= 60
+    countries = {r.mine_country for r in base_data.routes.values()} | {r.refine_country for r in base_data.routes.values()}
+    assert len(countries) >= 25
+    assert "NAM" in countries  # Namibia, which a careless reader would turn into a missing value
+
+
+def test_base_run_is_optimal_with_every_share_within_the_cap(base):
+    assert base.status == "optimal"
+    assert base.mip_gap <= 1e-4
+    for stage in ("mine", "refine"):
+        assert (base.minerals[f"largest_{stage}_share"] <= 0.65 + 1e-9).all()
+    assert (base.minerals["shortfall_t"] == 0).all()
+    assert (base.minerals["supplied_t"] >= base.minerals["target_t"] - 1e-6).all()
+
+
+def test_base_costs_add_up(base):
+    assert sum(base.cost_by_lever.values()) == pytest.approx(base.objective, rel=1e-9)
+    assert base.flows["cost"].sum() + base.cost_by_lever["stockpile"] == pytest.approx(base.objective, rel=1e-9)
+
+
+def test_loosening_the_cap_never_raises_the_cost_and_tightening_never_lowers_it(base_data, base):
+    loose = tidy(base_data, solve(with_policy(base_data, country_cap=1.0)))
+    assert loose.status == "optimal"
+    assert loose.objective <= base.objective * (1 + 1e-4)
+    tight = tidy(base_data, solve(with_policy(base_data, country_cap=0.5)))
+    if tight.status == "infeasible":
+        assert tight.diagnosis and all(d["binding"] for d in tight.diagnosis)
+    else:
+        assert tight.objective >= base.objective * (1 - 1e-4)
+
+
+def test_the_same_solve_twice_gives_identical_flows(base_data, base):
+    again = tidy(base_data, solve(base_data))
+    assert again.flows.equals(base.flows)
+    assert again.objective == base.objective
+
+
+def test_cli_solve_writes_the_contracted_outputs(tmp_path, capsys):
+    out = tmp_path / "base"
+    assert main(["solve", str(BASE), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "total annual cost" in printed and "largest refine" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+    assert summary["objective"] > 0 and summary["mip_gap"] <= 1e-4
+    for mineral in MINERALS:
+        entry = summary["minerals"][mineral]
+        for key in ("target_t", "supplied_t", "recycled_t", "stockpile_t"):
+            assert key in entry
+        assert entry["largest_share"]["mine"]["share"] <= 0.65 + 1e-9
+        assert entry["largest_share"]["refine"]["share"] <= 0.65 + 1e-9
+    with open(out / "flows.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"mineral", "source_type", "source_id", "mine_country", "refine_country", "tonnes", "cost"} <= set(rows[0])
+    assert {row["source_type"] for row in rows} <= {"market", "equity", "recycling"}
+    assert all(float(row["tonnes"]) > 0 for row in rows)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["solver"]["name"] == "highs" and manifest["input_sha256"]
+    assert (out / "results.xlsx").stat().st_size > 0
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
