@@ -29,6 +29,7 @@ def format_summary(results: Results) -> str:
                      f"{row.recycled_t:>11,.0f}{row.shortfall_t:>9,.0f}{row.stockpile_t:>10,.0f}{row.stock_days:>6.0f}  "
                      f"{_share(row.largest_mine_share, row.largest_mine_country):<13}"
                      f"{_share(row.largest_refine_share, row.largest_refine_country):<13}")
+    lines.append("shares are of the annual requirement; days = stock in days of the requirement")
     costs = results.cost_by_lever
     total = sum(costs.values())
     label = "total annual cost" if results.status != "infeasible" else "elastic annual cost (incl. penalty)"
