@@ -27,7 +27,7 @@ def _timed(function, *args, **kwargs):
 
 
 def phases(run_path: Path, out: Path) -> dict:
-    from critmin.cli import manifest
+    from critmin.commands.common import manifest
     from critmin.inputs.data import load
     from critmin.optimization.build import build_model
     from critmin.optimization.solve import Outcome, model_size, solve_model, solver_options

@@ -1,0 +1,47 @@
+"""``critmin solve RUN.toml [--out DIR]``: solve and write results.xlsx, summary.json, flows.csv, manifest.json."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_out_folder, default_out, manifest
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("solve", help="solve a run file and write its outputs")
+    parser.add_argument("run", type=Path, help="run file (TOML)")
+    parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
+    parser.add_argument("--quiet", action="store_true", help="print only the status line")
+
+
+def run(arguments) -> int:
+    from ..inputs.data import load
+    from ..optimization.solve import NoSolutionError, solve
+    from ..results.tables import tidy
+    from ..writers.outputs import OUTPUT_FILES, write_outputs
+    from ..writers.terminal import format_summary
+
+    clock = time.perf_counter()
+    data = load(arguments.run)
+    out = arguments.out or default_out(arguments.run, data.run.name)
+    check_out_folder(out, data, OUTPUT_FILES)
+    wall = {"load": time.perf_counter() - clock}
+    try:
+        outcome = solve(data)
+    except NoSolutionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    wall["build"] = outcome.strict.build_seconds + (outcome.elastic.build_seconds if outcome.elastic else 0.0)
+    wall["solve"] = outcome.strict.solve_seconds + (outcome.elastic.solve_seconds if outcome.elastic else 0.0)
+    clock = time.perf_counter()
+    results = tidy(data, outcome)
+    wall["results"] = time.perf_counter() - clock
+    write_outputs(out, results, manifest(data, outcome, wall))
+    print(format_summary(results) if not arguments.quiet else f"{data.run.name}: {results.status}")
+    if results.status == "time_limit":
+        print(f"warning: stopped at the time limit of {data.run.solver.time_limit:g} s with the best portfolio "
+              f"found so far (achieved gap {results.mip_gap:.2%})", file=sys.stderr)
+    print(f"\noutputs: {out}")
+    return EXIT_INFEASIBLE if results.status == "infeasible" else EXIT_SOLVED
