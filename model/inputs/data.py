@@ -69,6 +69,7 @@ class Mineral:
     holding_cost_rate: float
     shortfall_penalty: float
     existing_stock_t: float
+    surge_price_factor: float  # spot price multiple for emergency buys in a disruption
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
         if penalty is None or penalty != penalty:  # blank cell: the documented default
             penalty = DEFAULT_PENALTY_MULTIPLE * row["reference_price"]
         minerals[row["mineral"]] = Mineral(row["mineral"], row["unit"], row["reference_price"],
-                                           row["holding_cost_rate"], float(penalty), row["existing_stock_t"])
+                                           row["holding_cost_rate"], float(penalty), row["existing_stock_t"],
+                                           row["surge_price_factor"])
     years = tuple(sorted(run.years))
     target = {(row["mineral"], row["year"]): row["target_t"]
               for row in records("targets", "mineral,year") if row["year"] in years}

@@ -16,11 +16,12 @@ from pathlib import Path
 from ..errors import InputError, Problem, UsageError
 
 STAGES = ("mine", "refine")
+STOCKPILE_MODES = ("rule", "stochastic")
 
 
 @dataclass(frozen=True)
 class Key:
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally"
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "mode"
     default: object
     meaning: str
 
@@ -42,6 +43,10 @@ POLICY_KEYS = {
     "ally_min_share": Key("ally", {"mine": 0.0, "refine": 0.0}, "least share mined / refined at home or in allies"),
     "min_recycling_share": Key("fractions", {}, "least share of the requirement from recycling, per mineral"),
     "country_cap_by_mineral": Key("fractions", {}, "country cap overriding country_cap for some minerals"),
+    "stockpile_mode": Key("mode", "rule", '"rule": stock = stockpile_days of the largest exposure; "stochastic": '
+                                          "stock and portfolio hedge the disruption scenarios"),
+    "any_stage_cap": Key("fraction", None, "largest share of a mineral's requirement mined or refined in one "
+                                           "foreign country (each flow counted once); omit for none"),
 }
 SOLVER_KEYS = {
     "time_limit": Key("number", 60.0, "seconds"),
@@ -63,6 +68,8 @@ class Policy:
     ally_min_share: dict = field(default_factory=lambda: {"mine": 0.0, "refine": 0.0})
     min_recycling_share: dict = field(default_factory=dict)
     country_cap_by_mineral: dict = field(default_factory=dict)
+    stockpile_mode: str = "rule"
+    any_stage_cap: float | None = None
 
     def cap(self, mineral: str) -> float:
         return self.country_cap_by_mineral.get(mineral, self.country_cap)
@@ -177,6 +184,8 @@ def _is_number(value) -> bool:
 
 
 def _parse_value(kind: str, value) -> tuple[object, str | None]:
+    if kind == "mode":
+        return (value, None) if value in STOCKPILE_MODES else (None, 'must be "rule" or "stochastic"')
     if kind == "text":
         return (value, None) if isinstance(value, str) and value.strip() else (None, "must be a non-empty string")
     if kind == "year":

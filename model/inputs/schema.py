@@ -30,6 +30,7 @@ class Column:
     default: object = None  # used when the column is absent or the cell blank
     references: str | None = None  # table whose key this column must name
     wildcard: str | None = None  # a value allowed besides the references ("*")
+    choices: tuple[str, ...] = ()  # the only values allowed, when given
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ MINERALS = Table(
         Column("shortfall_penalty", QUANTITY, "penalty per tonne of unmet target (elastic mode)",
                "currency per t", required=False, default=None),  # None: 10 x reference_price
         Column("existing_stock_t", QUANTITY, "stock already held", "t", required=False, default=0.0),
+        Column("surge_price_factor", QUANTITY, "spot price multiple paid for emergency buys during a disruption",
+               "multiple of unit cost", required=False, default=3.0),
     ),
     key=("mineral",),
 )
@@ -171,8 +174,25 @@ RECYCLING_PLANTS = Table(
     required=False,
 )
 
+DISRUPTIONS = Table(
+    "disruptions",
+    "Supply shocks: each scenario removes a share of the flows through a country at a stage for a while.",
+    (
+        Column("scenario", ID, "scenario id; a scenario may have several rows"),
+        Column("mineral", ID, "mineral id, or * for every mineral", references="minerals", wildcard="*"),
+        Column("stage", ID, "stage hit: mine or refine", choices=("mine", "refine")),
+        Column("country", ID, "country whose flows at that stage are hit", references="countries"),
+        Column("loss_share", RATE, "share of the flows through that country lost during the event"),
+        Column("duration_days", QUANTITY, "length of the event", "days"),
+        Column("probability", RATE, "chance the scenario happens in a year (the same on every row of a scenario)",
+               "per year"),
+    ),
+    key=("scenario", "mineral", "stage", "country"),
+    required=False,
+)
+
 TABLES: tuple[Table, ...] = (
-    MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS,
+    MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS, DISRUPTIONS,
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

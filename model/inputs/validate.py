@@ -128,6 +128,8 @@ def _parse_cell(column: schema.Column, text: str) -> tuple[object, str | None]:
         if column.required and column.kind != TEXT:
             return None, "is empty"
         return column.default, None
+    if column.choices and text not in column.choices:
+        return None, f"must be one of {', '.join(column.choices)}"
     if column.kind in (ID, TEXT):
         return text, None
     if column.kind == BOOL:
@@ -209,9 +211,31 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
         if low > high:
             problems.append(Problem(dataset.where["supply"], dataset.rows["supply"][i], "min_t",
                                     f"min_t is larger than max_t ({high:g})", f"{low:g}"))
+    problems += _check_disruptions(dataset)
     for name in ("projects", "recycling_plants"):
         for i, life in enumerate(dataset[name]["life_years"]):
             if life < 1:
                 problems.append(Problem(dataset.where[name], dataset.rows[name][i], "life_years",
                                         "must be at least 1 year", f"{life:g}"))
+    return problems
+
+
+def _check_disruptions(dataset: Dataset) -> list[Problem]:
+    """An event lasts at most a year (flows are annual), and a scenario has one probability."""
+    problems = []
+    table = dataset["disruptions"]
+    where = dataset.where["disruptions"]
+    first: dict[str, tuple[float, int]] = {}
+    for i, (scenario, days, probability) in enumerate(zip(table["scenario"], table["duration_days"],
+                                                           table["probability"])):
+        row = dataset.rows["disruptions"][i]
+        if not pd.isna(days) and not 0 < days <= 365:
+            problems.append(Problem(where, row, "duration_days", "must be more than 0 and at most 365 days", f"{days:g}"))
+        if pd.isna(probability):
+            continue
+        if scenario in first and first[scenario][0] != probability:
+            problems.append(Problem(where, row, "probability",
+                                    f"differs from the scenario's probability {first[scenario][0]:g} "
+                                    f"on row {first[scenario][1]}", f"{probability:g}"))
+        first.setdefault(scenario, (probability, row))
     return problems

@@ -28,7 +28,7 @@ import pyomo.environ as pyo
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 
-LEVERS = ("market", "equity", "recycling", "stockpile", "shortfall")
+LEVERS = ("market", "equity", "recycling", "stockpile", "recourse", "shortfall")
 
 
 def capital_recovery_factor(rate: float, life_years: float) -> float:
@@ -57,6 +57,7 @@ def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
     define_stockpile(model, data)
     define_budget(model, data)
     define_policy_limits(model, data)
+    define_recourse(model, data)
     define_objective(model, data)
     return model
 
@@ -214,9 +215,13 @@ def define_stockpile(model, data: ModelData) -> None:
 
     so the stock covers losing the largest single-country exposure for
     stockpile_days; plus the floor s[m] >= stockpile_min_days/365 * target[m].
+    With stockpile_mode = "stochastic" the rule is dropped (the floor stays):
+    ``define_recourse`` prices the stock against the disruption scenarios.
     """
     days = data.policy.stockpile_days
-    exposures = data.exposures(STAGES) if days > 0 else {}
+    # In stochastic mode the scenarios size the stock instead of the rule.
+    rule_applies = days > 0 and data.policy.stockpile_mode == "rule"
+    exposures = data.exposures(STAGES) if rule_applies else {}
     index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
 
     def cover(model, m, g, c, t):
@@ -244,6 +249,8 @@ def define_policy_limits(model, data: ModelData) -> None:
     """Family 8, policy limits, per mineral m and year t:
 
     - conflict: sum of flows mined in conflict-affected countries <= conflict_max_share * target[m];
+    - any stage (optional): for each foreign c, the flows mined or refined in c, each counted
+      once, <= any_stage_cap * target[m];
     - ally: flows whose stage-g country is home or an ally, plus recycling (home),
       >= ally_min_share[g] * target[m], for g in mine, refine.
     """
@@ -268,6 +275,90 @@ def define_policy_limits(model, data: ModelData) -> None:
 
     model.ally_share = pyo.Constraint(pyo.Set(initialize=ally_index, dimen=3, ordered=True), rule=_nontrivial(ally))
 
+    any_cap = policy.any_stage_cap
+    touching: dict[tuple[str, str], list] = {}
+    if any_cap is not None:
+        for flow in list(data.routes) + list(data.offtakes):
+            mineral = flow[1] if isinstance(flow, tuple) else data.routes[flow].mineral
+            for country in {data.stage_country(flow, g) for g in STAGES} - {data.home}:
+                touching.setdefault((mineral, country), []).append(flow)
+    any_index = [(m, c, t) for (m, c) in sorted(touching) for t in data.years]
+
+    def any_stage(model, m, c, t):
+        return sum(flow_of(model, e, t) for e in touching[m, c]) <= any_cap * data.target[m, t]
+
+    model.any_stage_cap = pyo.Constraint(pyo.Set(initialize=any_index, dimen=3, ordered=True),
+                                         rule=_nontrivial(any_stage))
+
+
+def define_recourse(model, data: ModelData) -> None:
+    """Second stage of stockpile_mode = "stochastic", per scenario s, mineral m, year t (DESIGN.md):
+
+        L[m,s] = sum_e a[e,s] x[e]                      tonnes lost over the event
+        0 <= w[m,s] <= s[m]                              stock drawn
+        0 <= v[o,s] <= (max_t[o] - x[o]) D[m,s]/365     emergency buys on unaffected routes (a[o,s] = 0)
+        n[m,s] >= L[m,s] - w[m,s] - sum_o v[o,s]         unmet, n >= 0
+        R[s] = sum_o surge[m] unit_cost[o] v[o,s] + sum_m reference_price[m] w[m,s]
+               + sum_m shortfall_penalty[m] n[m,s] - sum_e a[e,s] unit_cost[e] x[e]
+
+    Country caps do not bind emergency buys.  Only (m, s) pairs with a
+    flow the scenario hits get variables.  In rule mode there are no scenarios.
+    """
+    from ..inputs.disruptions import durations, loss_fractions, scenarios_from_data
+
+    scenarios = scenarios_from_data(data) if data.policy.stockpile_mode == "stochastic" else []
+    model.scenario_probability = {s.name: s.probability for s in scenarios}
+    lost, spare, duration = {}, {}, {}
+    for scenario in scenarios:
+        fractions = loss_fractions(data, scenario)
+        for m, days in durations(data, scenario).items():
+            hit = {e: a for e, a in fractions.items() if a > 0 and (e[1] if isinstance(e, tuple) else data.routes[e].mineral) == m}
+            if not hit:
+                continue
+            lost[m, scenario.name] = hit
+            duration[m, scenario.name] = days
+            spare[m, scenario.name] = [o for o in data.routes_of(m) if fractions.get(o, 0.0) == 0]
+    events = sorted(lost)
+    model.S = pyo.Set(initialize=sorted(model.scenario_probability), ordered=True)
+    model.E = pyo.Set(initialize=[(m, s, t) for m, s in events for t in data.years], dimen=3, ordered=True)
+    model.EO = pyo.Set(initialize=[(o, s, t) for m, s in events for o in spare[m, s] for t in data.years],
+                       dimen=3, ordered=True)
+    model.draw = pyo.Var(model.E, within=pyo.NonNegativeReals)
+    model.emergency = pyo.Var(model.EO, within=pyo.NonNegativeReals)
+    model.unmet = pyo.Var(model.E, within=pyo.NonNegativeReals)
+
+    model.draw_within_stock = pyo.Constraint(model.E, rule=lambda model, m, s, t: model.draw[m, s, t] <= model.stock[m, t])
+
+    def spare_capacity(model, o, s, t):
+        m = data.routes[o].mineral
+        return model.emergency[o, s, t] <= (data.routes[o].max_t - model.buy[o, t]) * duration[m, s] / 365.0
+
+    model.emergency_capacity = pyo.Constraint(model.EO, rule=spare_capacity)
+
+    def cover(model, m, s, t):
+        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, s].items())
+        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - sum(model.emergency[o, s, t] for o in spare[m, s])
+
+    model.event_balance = pyo.Constraint(model.E, rule=cover)
+
+    def unit_cost(flow) -> float:
+        return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.routes[flow].unit_cost
+
+    def recourse_cost(model, s, t):
+        cost = 0.0
+        for m, name in events:
+            if name != s:
+                continue
+            mineral = data.minerals[m]
+            cost += (sum(mineral.surge_price_factor * data.routes[o].unit_cost * model.emergency[o, s, t]
+                         for o in spare[m, s])
+                     + mineral.reference_price * model.draw[m, s, t]
+                     + mineral.shortfall_penalty * model.unmet[m, s, t]
+                     - sum(a * unit_cost(e) * flow_of(model, e, t) for e, a in lost[m, s].items()))
+        return cost
+
+    model.recourse_cost = pyo.Expression(model.S, model.T, rule=recourse_cost)
+
 
 def define_objective(model, data: ModelData) -> None:
     """Minimize annual cost, summed from each lever's contribution ``model.cost[lever, t]``:
@@ -276,6 +367,7 @@ def define_objective(model, data: ModelData) -> None:
     - equity: sum_p crf(p) capex[p] y[p] + sum_{p,m} unit_cost[p,m] q[p,m]
     - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) b[k] + sum_m unit_cost[m] f[m]
     - stockpile: sum_m holding_cost_rate[m] reference_price[m] s[m]
+    - recourse: sum_s probability[s] R[s]   (stochastic mode only, see define_recourse)
     - shortfall: sum_m shortfall_penalty[m] (u[m] + gaps)   (elastic mode only)
 
     crf is the capital recovery factor at discount_rate over the asset's life.
@@ -306,8 +398,11 @@ def define_objective(model, data: ModelData) -> None:
                 + sum(penalty[m] * model.recycling_gap[m, t] for m in model.M)
                 + sum(penalty[m] * model.ally_gap[g, m, t] for g in STAGES for m in model.M))
 
+    def recourse(t):
+        return sum(probability * model.recourse_cost[s, t] for s, probability in model.scenario_probability.items())
+
     contributions = {"market": market, "equity": equity, "recycling": recycling,
-                     "stockpile": stockpile, "shortfall": shortfall}
+                     "stockpile": stockpile, "recourse": recourse, "shortfall": shortfall}
     model.cost = pyo.Expression(pyo.Set(initialize=LEVERS, ordered=True), model.T,
                                 rule=lambda model, lever, t: contributions[lever](t))
     model.objective = pyo.Objective(expr=sum(model.cost[lever, t] for lever in LEVERS for t in model.T),

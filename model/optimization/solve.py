@@ -102,7 +102,7 @@ def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
     objective = results.incumbent_objective
     bound = results.objective_bound
     status = "optimal" if condition == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
-    return Solution(status, objective, bound, achieved_gap(objective, bound), values=variable_values(model),
+    return Solution(status, objective, bound, achieved_gap(objective, bound), values={**variable_values(model), **expression_values(model)},
                     termination=condition.name, solve_seconds=seconds)
 
 
@@ -128,6 +128,12 @@ def variable_values(model: pyo.ConcreteModel) -> dict[str, dict]:
             entries[index] = value
         values[variable.local_name] = entries
     return values
+
+
+def expression_values(model: pyo.ConcreteModel) -> dict[str, dict]:
+    """Named expressions (cost by lever, recourse cost per scenario) at the solution."""
+    return {expression.local_name: {index: pyo.value(e) for index, e in expression.items()}
+            for expression in model.component_objects(pyo.Expression, active=True)}
 
 
 def model_size(model: pyo.ConcreteModel) -> dict:

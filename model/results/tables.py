@@ -37,6 +37,7 @@ class Results:
     costs: pd.DataFrame
     diagnosis: list[dict] = field(default_factory=list)
     elastic_objective: float | None = None
+    stress: pd.DataFrame | None = None  # set by ``critmin stress``: one row per scenario and mineral
 
     @property
     def chosen_projects(self) -> list[str]:
@@ -101,16 +102,27 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
 
 
 def share_table(data: ModelData, flows: pd.DataFrame) -> pd.DataFrame:
-    """Per year, mineral, stage and foreign country: tonnes and share of the target against the cap."""
+    """Per year, mineral, stage and foreign country: tonnes and share of the target against the cap.
+
+    Stage "any" counts each flow once for every foreign country it is mined
+    or refined in: the exposure ``any_stage_cap`` limits.
+    """
     rows = []
     foreign = flows[flows["source_type"] != "recycling"]
-    for stage in STAGES:
-        grouped = foreign.groupby(["year", "mineral", f"{stage}_country"])["tonnes"].sum()
+    touched = foreign.assign(any_country=[sorted({a, b}) for a, b in zip(foreign["mine_country"],
+                                                                        foreign["refine_country"])])
+    touched = touched.explode("any_country") if len(touched) else touched.assign(any_country=[])
+    for stage in STAGES + ("any",):
+        frame = touched if stage == "any" else foreign
+        grouped = frame.groupby(["year", "mineral", f"{stage}_country"])["tonnes"].sum()
         for (t, m, c), tonnes in grouped.items():
             if c == data.home:
                 continue
             target = data.target[m, t]
-            cap = data.policy.cap(m) if stage in data.policy.cap_stages else None
+            if stage == "any":
+                cap = data.policy.any_stage_cap
+            else:
+                cap = data.policy.cap(m) if stage in data.policy.cap_stages else None
             share = tonnes / target if target > 0 else 0.0
             rows.append(dict(year=t, mineral=m, stage=stage, country=c, tonnes=tonnes, share=share, cap=cap,
                              binding=cap is not None and share >= cap - BINDING_TOLERANCE))
@@ -136,7 +148,7 @@ def mineral_table(data: ModelData, solution: Solution, flows: pd.DataFrame, shar
             row["stockpile_t"] = stock
             row["existing_stock_t"] = mineral.existing_stock_t
             row["stock_days"] = stock / target * 365.0 if target > 0 else 0.0
-            for stage in STAGES:
+            for stage in STAGES + ("any",):
                 mine = shares[(shares["year"] == t) & (shares["mineral"] == m) & (shares["stage"] == stage)]
                 top = mine.iloc[0] if len(mine) else None
                 row[f"largest_{stage}_share"] = float(top["share"]) if top is not None else 0.0
@@ -216,7 +228,9 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
             ("market", "purchases", purchases), ("market", "route fixed costs", fixed),
             ("equity", "capex annuity", capex), ("equity", "offtake", offtake),
             ("recycling", "plant capex annuity and fixed costs", plants), ("recycling", "processing", processing),
-            ("stockpile", "carrying cost", carrying), ("shortfall", "penalty (elastic diagnosis only)", penalty),
+            ("stockpile", "carrying cost", carrying),
+            ("recourse", "expected disruption cost (stochastic mode)", _value(solution, "cost", ("recourse", t))),
+            ("shortfall", "penalty (elastic diagnosis only)", penalty),
         ]:
             rows.append(dict(year=t, lever=lever, component=component, cost=cost))
     return pd.DataFrame(rows, columns=["year", "lever", "component", "cost"])

@@ -49,6 +49,10 @@ def summary_document(results: Results) -> dict:
         "projects_chosen": results.chosen_projects,
         "plants_built": results.built_plants,
     }
+    if results.stress is not None:
+        from ..results.stress import expected
+
+        document["stress"] = {**expected(results.stress), "scenarios": sorted(set(results.stress["scenario"]))}
     if results.status == "infeasible":
         document["diagnosis"] = {
             "message": "no portfolio meets every target within the limits; the elastic re-solve shows what is "
@@ -78,7 +82,11 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
         import pandas as pd
 
         tables["Diagnosis"] = pd.DataFrame([{**d, "binding": "; ".join(d["binding"])} for d in results.diagnosis])
+    if results.stress is not None:
+        tables["Stress"] = results.stress
     write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables)
     write_json(folder / "summary.json", summary_document(results))
     write_csv(folder / "flows.csv", results.flows)
+    if results.stress is not None:
+        write_csv(folder / "stress.csv", results.stress)
     write_json(folder / "manifest.json", manifest)

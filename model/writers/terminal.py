@@ -34,7 +34,7 @@ def format_summary(results: Results) -> str:
     total = sum(costs.values())
     label = "total annual cost" if results.status != "infeasible" else "elastic annual cost (incl. penalty)"
     lines += ["", f"{label}: {_money(total)}  ("
-              + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever != "shortfall")
+              + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever not in ("recourse", "shortfall"))
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
                  f"recycling plants: {', '.join(results.built_plants) or 'none'}")
@@ -49,4 +49,21 @@ def format_summary(results: Results) -> str:
             lines.append(f"  {d['mineral']} ({d['year']}): " + "; ".join(parts)
                          + f" (at most {d['available_t']:,.0f} t available on all options)")
             lines += [f"    - {limit}" for limit in d["binding"]]
+    return "\n".join(lines)
+
+
+def format_stress(stress) -> str:
+    """One line per scenario and mineral hit: tonnes lost, drawn, bought in emergency, unmet, cost, cover."""
+    header = (f"{'scenario':<30}{'p/yr':>6}{'mineral':>10}{'days':>6}{'lost t':>10}{'drawn t':>10}"
+              f"{'emerg. t':>10}{'unmet t':>9}{'extra cost':>12}{'cover d':>9}")
+    lines = ["disruption stress test", header, "-" * len(header)]
+    for row in stress.itertuples():
+        cover = "-" if row.cover_days == float("inf") else f"{row.cover_days:,.0f}"
+        lines.append(f"{row.scenario[:29]:<30}{row.probability:>6.2f}{row.mineral:>10}{row.duration_days:>6.0f}"
+                     f"{row.lost_t:>10,.0f}{row.stock_drawn_t:>10,.0f}{row.emergency_t:>10,.0f}{row.unmet_t:>9,.0f}"
+                     f"{_money(row.extra_cost):>12}{cover:>9}")
+    weighted_unmet = (stress["unmet_t"] * stress["probability"]).sum()
+    weighted_cost = (stress["extra_cost"] * stress["probability"]).sum()
+    lines.append(f"expected per year: unmet {weighted_unmet:,.0f} t, extra cost {_money(weighted_cost)}"
+                 " (probability-weighted over the dataset's scenarios)")
     return "\n".join(lines)

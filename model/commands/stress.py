@@ -1,0 +1,113 @@
+"""``critmin stress RUN.toml [--n-1] [--portfolio DIR] [--out DIR]``: what each disruption does to a portfolio.
+
+The portfolio is solved from the run file, or read from a folder a
+``critmin solve`` wrote (``--portfolio``).  Every scenario of the dataset's
+``disruptions`` table (and with ``--n-1`` one per foreign country) is
+evaluated on it; the solve outputs are written with a Stress sheet, plus
+``stress.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import InputError, Problem, UsageError
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_out_folder, default_out, manifest
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("stress", help="evaluate disruption scenarios on a portfolio")
+    parser.add_argument("run", type=Path, help="run file (TOML)")
+    parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
+    parser.add_argument("--n-1", dest="n_minus_1", action="store_true",
+                        help="add one scenario per foreign country: lost at both stages for the stockpile horizon")
+    parser.add_argument("--portfolio", type=Path,
+                        help="a folder written by 'critmin solve' for this run: stress that portfolio, do not re-solve")
+
+
+def run(arguments) -> int:
+    from ..inputs.data import load
+    from ..inputs.disruptions import n_minus_1, scenarios_from_data
+    from ..optimization.solve import NoSolutionError, Outcome, solve
+    from ..results.stress import evaluate, portfolio_flows
+    from ..results.tables import tidy
+    from ..writers.outputs import OUTPUT_FILES, write_outputs
+    from ..writers.terminal import format_stress, format_summary
+
+    clock = time.perf_counter()
+    data = load(arguments.run)
+    scenarios = scenarios_from_data(data) + (n_minus_1(data) if arguments.n_minus_1 else [])
+    if not scenarios:
+        raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1")
+    out = arguments.out or default_out(arguments.run, data.run.name)
+    check_out_folder(out, data, OUTPUT_FILES + ("stress.csv",))
+    wall = {"load": time.perf_counter() - clock}
+    if arguments.portfolio:
+        outcome = Outcome(read_portfolio(data, arguments.portfolio), None, "highs", "", {})
+    else:
+        try:
+            outcome = solve(data)
+        except NoSolutionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_INFEASIBLE
+        wall["solve"] = outcome.strict.solve_seconds
+    results = tidy(data, outcome)
+    if results.status == "infeasible":
+        print(format_summary(results))
+        print("error: the run is infeasible; there is no portfolio to stress", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    year = max(data.years)
+    values = outcome.solution.values
+    stock = {m: values["stock"].get((m, year), 0.0) for m in data.minerals}
+    clock = time.perf_counter()
+    results.stress = evaluate(data, portfolio_flows(data, values, year), stock, scenarios, year)
+    wall["stress"] = time.perf_counter() - clock
+    write_outputs(out, results, manifest(data, outcome, wall))
+    print(format_summary(results))
+    print()
+    print(format_stress(results.stress))
+    print(f"\noutputs: {out}")
+    return EXIT_SOLVED
+
+
+def read_portfolio(data, folder: Path):
+    """Rebuild first-stage values from flows.csv and summary.json of an earlier solve."""
+    from ..optimization.solve import Solution
+
+    folder = Path(folder)
+    for name in ("flows.csv", "summary.json"):
+        if not (folder / name).is_file():
+            raise UsageError(f"{folder / name}: not found; --portfolio takes a folder written by 'critmin solve'")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if summary.get("run") != data.run.name:
+        raise UsageError(f"{folder}: written by run '{summary.get('run')}', not '{data.run.name}'")
+    values: dict[str, dict] = {name: {} for name in ("buy", "offtake", "stake", "build", "recycled", "feed", "stock")}
+    problems = []
+    with open(folder / "flows.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            year, kind, source, mineral = int(row["year"]), row["source_type"], row["source_id"], row["mineral"]
+            tonnes = float(row["tonnes"])
+            if kind == "market" and source in data.routes:
+                values["buy"][source, year] = tonnes
+            elif kind == "equity" and (source, mineral) in data.offtakes:
+                values["offtake"][source, mineral, year] = tonnes
+            elif kind == "recycling" and mineral in data.recycling:
+                values["recycled"][mineral, year] = tonnes
+                values["feed"][mineral, year] = tonnes / data.recycling[mineral].recovery_rate
+            else:
+                problems.append(Problem("flows.csv", reader.line_num, "source_id",
+                                        "not in this run's dataset", source))
+    if problems:
+        raise InputError(problems)
+    values["stake"] = {p: float(p in summary.get("projects_chosen", [])) for p in data.projects}
+    values["build"] = {k: float(k in summary.get("plants_built", [])) for k in data.plants}
+    year = max(data.years)
+    values["stock"] = {(m, year): float(entry.get("stockpile_t", 0.0))
+                       for m, entry in summary.get("minerals", {}).items() if m in data.minerals}
+    return Solution(summary.get("status", "optimal"), summary.get("objective"), summary.get("objective_bound"),
+                    summary.get("mip_gap"), values=values, termination="read from " + str(folder))
