@@ -80,3 +80,25 @@ def write(folder: Path, tables: dict[str, list[dict]]) -> Path:
             writer.writeheader()
             writer.writerows(rows)
     return folder
+
+
+def generate_disruptions(data, count: int, seed: int = 1):
+    """``count`` random scenarios over the countries and stages the data's flows pass through.
+
+    Each has one to three rows (mineral or *, stage, country), a loss share in
+    [0.2, 1], 30 to 365 days and a probability in [0.005, 0.1] per year.
+    """
+    import pandas as pd
+
+    rng = random.Random(seed)
+    exposures = sorted(data.exposures())  # (mineral, stage, country) with a flow
+    rows = []
+    for n in range(count):
+        probability = round(rng.uniform(0.005, 0.1), 4)
+        for mineral, stage, country in rng.sample(exposures, rng.randint(1, 3)):
+            rows.append(dict(scenario=f"generated-{n:03d}", mineral=mineral if rng.random() > 0.1 else "*",
+                             stage=stage, country=country, loss_share=round(rng.uniform(0.2, 1.0), 2),
+                             duration_days=float(rng.randint(30, 365)), probability=probability,
+                             source="generated", notes=""))
+    frame = pd.DataFrame(rows)
+    return frame.drop_duplicates(["scenario", "mineral", "stage", "country"]).reset_index(drop=True)
