@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import solve, stress, validate
+from .commands import demand, solve, stress, validate
 from .commands.common import EXIT_BAD_INPUT
 from .errors import InputError, UsageError
 
-COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (solve, stress, validate)}
+COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (solve, stress, validate, demand)}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -153,8 +153,13 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
                                            row["holding_cost_rate"], float(penalty), row["existing_stock_t"],
                                            row["surge_price_factor"])
     years = tuple(sorted(run.years))
-    target = {(row["mineral"], row["year"]): row["target_t"]
-              for row in records("targets", "mineral,year") if row["year"] in years}
+    if run.targets == "derived":
+        from .demand import derive
+
+        target = derive(dataset, years).targets
+    else:
+        target = {(row["mineral"], row["year"]): row["target_t"]
+                  for row in records("targets", "mineral,year") if row["year"] in years}
     countries = frame["countries"]
     fields = {
         "routes": ("supply", "option", Route),

@@ -21,7 +21,7 @@ STOCKPILE_MODES = ("rule", "stochastic")
 
 @dataclass(frozen=True)
 class Key:
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "mode"
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "mode", "targets"
     default: object
     meaning: str
 
@@ -31,6 +31,8 @@ RUN_KEYS = {
     "data": Key("text", None, "dataset: a folder of CSV files or an .xlsx, relative to the run file"),
     "year": Key("year", None, "the planned year"),
     "description": Key("text", "", "free text"),
+    "targets": Key("targets", "table", '"table": requirements from the targets table; "derived": computed from '
+                                       "demand_drivers, chemistry_mix, battery_chemistries and magnet_content"),
 }
 POLICY_KEYS = {
     "country_cap": Key("fraction", 0.65, "largest share of a mineral's requirement from one foreign country, per stage"),
@@ -91,6 +93,7 @@ class Run:
     policy: Policy
     solver: SolverOptions
     description: str = ""
+    targets: str = "table"  # or "derived"
 
     @property
     def year(self) -> int:
@@ -169,6 +172,7 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         policy=policy,
         solver=SolverOptions(**sections["solver"]),
         description=str(values.get("description", "")),
+        targets=str(values.get("targets", "table")),
     )
 
 
@@ -184,6 +188,8 @@ def _is_number(value) -> bool:
 
 
 def _parse_value(kind: str, value) -> tuple[object, str | None]:
+    if kind == "targets":
+        return (value, None) if value in ("table", "derived") else (None, 'must be "table" or "derived"')
     if kind == "mode":
         return (value, None) if value in STOCKPILE_MODES else (None, 'must be "rule" or "stochastic"')
     if kind == "text":
@@ -238,7 +244,7 @@ def check_run_against_data(run: Run, dataset) -> None:
     minerals = set(dataset["minerals"]["mineral"])
     targets = dataset["targets"]
     text = run.path.read_text(encoding="utf-8-sig", errors="replace") if run.path.is_file() else ""
-    for year in run.years:
+    for year in run.years if run.targets == "table" else ():
         have = set(targets.loc[targets["year"] == year, "mineral"])
         if not have:
             problems.append(Problem(dataset.where["targets"], None, "year",

@@ -191,8 +191,85 @@ DISRUPTIONS = Table(
     required=False,
 )
 
+# Demand drivers: targets = "derived" in a run file computes the requirement
+# from them instead of reading the targets table (see ``inputs/demand.py``).
+BATTERY_CHEMISTRIES = Table(
+    "battery_chemistries",
+    "Mineral content of each battery chemistry, per kWh of cells.",
+    (
+        Column("chemistry", ID, "chemistry id (e.g. NMC811, LFP)"),
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("per_kwh", QUANTITY, "content per kWh", "see unit"),
+        Column("unit", TEXT, "mass and basis of per_kwh, e.g. 'kg Li' or 'kg LCE'; converted to the mineral's unit"),
+    ),
+    key=("chemistry", "mineral"),
+    required=False,
+)
+
+UNIT_CONVERSIONS = Table(
+    "unit_conversions",
+    "How one basis converts to another (e.g. Li content to lithium carbonate equivalent).",
+    (
+        Column("from_basis", ID, "basis converted from, e.g. Li"),
+        Column("to_basis", ID, "basis converted to, e.g. LCE"),
+        Column("factor", QUANTITY, "tonnes of to_basis per tonne of from_basis"),
+    ),
+    key=("from_basis", "to_basis"),
+    required=False,
+)
+
+DEMAND_DRIVERS = Table(
+    "demand_drivers",
+    "Industrial output that creates the requirement, per year.",
+    (
+        Column("year", YEAR, "calendar year"),
+        Column("battery_gwh", QUANTITY, "domestic battery cell production", "GWh per year"),
+        Column("magnet_t", QUANTITY, "permanent magnet (NdFeB) production", "t per year", required=False, default=0.0),
+    ),
+    key=("year",),
+    required=False,
+)
+
+CHEMISTRY_MIX = Table(
+    "chemistry_mix",
+    "Share of each chemistry in the year's battery production (shares of a year sum to 1).",
+    (
+        Column("year", YEAR, "calendar year"),
+        Column("chemistry", ID, "chemistry id from battery_chemistries"),
+        Column("share", RATE, "share of the year's GWh"),
+    ),
+    key=("year", "chemistry"),
+    required=False,
+)
+
+MAGNET_CONTENT = Table(
+    "magnet_content",
+    "Mineral content per tonne of magnet.",
+    (
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("per_t_magnet", QUANTITY, "content per tonne of magnet", "see unit"),
+        Column("unit", TEXT, "mass and basis of per_t_magnet, e.g. 't NdPr oxide'"),
+    ),
+    key=("mineral",),
+    required=False,
+)
+
+OTHER_DEMAND = Table(
+    "other_demand",
+    "Requirement from other uses, added to the derived one.",
+    (
+        Column("year", YEAR, "calendar year"),
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("other_t", QUANTITY, "other-use requirement", "see unit"),
+        Column("unit", TEXT, "mass and basis, e.g. 't Ni'"),
+    ),
+    key=("year", "mineral"),
+    required=False,
+)
+
 TABLES: tuple[Table, ...] = (
     MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS, DISRUPTIONS,
+    BATTERY_CHEMISTRIES, UNIT_CONVERSIONS, DEMAND_DRIVERS, CHEMISTRY_MIX, MAGNET_CONTENT, OTHER_DEMAND,
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 
