@@ -102,3 +102,18 @@ def test_unknown_targets_mode_is_a_located_error(tmp_path, capsys):
     run.write_text('name = "d"\ndata = "data"\nyear = 2030\ntargets = "guessed"\n')
     assert main(["validate", str(run)]) == 2
     assert "run.toml:4:targets: must be" in capsys.readouterr().err
+
+
+def test_default_drivers_match_the_published_targets_within_15_percent():
+    from critmin.inputs.demand import comparison, derive
+    from critmin.inputs.validate import load_dataset
+    from test_default_data import ROOT
+
+    dataset = load_dataset(ROOT / "data" / "japan-2030")
+    compared = comparison(dataset, derive(dataset, (2030,)))
+    assert len(compared) == 7
+    assert (compared["difference"].abs() <= 0.15).all(), compared
+    chemistries = set(dataset["battery_chemistries"]["chemistry"])
+    assert {"NMC811", "NMC622", "NCA", "LFP", "LMFP"} <= chemistries
+    units = set(dataset["battery_chemistries"].query("mineral == 'lithium'")["unit"])
+    assert units == {"kg Li"}  # so the Li -> LCE conversion is exercised on the default data
