@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import demand, solve, stress, validate
+from .commands import demand, solve, stress, sweep, template, validate, verify
 from .commands.common import EXIT_BAD_INPUT
 from .errors import InputError, UsageError
 
-COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (solve, stress, validate, demand)}
+COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (solve, stress, validate, template, sweep, demand, verify)}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -10,6 +10,7 @@ from .. import __version__
 from ..errors import UsageError
 
 EXIT_SOLVED, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_CHECK_FAILED = 3  # solved, but the independent check (critmin verify) failed
 
 
 def default_out(run_path: Path, name: str) -> Path:
@@ -67,3 +68,43 @@ def manifest(data, outcome, wall: dict) -> dict:
                      "pandas": pandas.__version__, "openpyxl": openpyxl.__version__},
         "wall_seconds": wall,
     }
+
+
+def write_checked(out: Path, data, results, document: dict, replaces=None):
+    """Write the outputs as one set, checked before it replaces the previous one.
+
+    The files are staged in a hidden folder inside ``out``; ``results.verify``
+    checks the staged flows.csv and summary.json (no solver) and its report
+    lands in manifest.json with the SHA-256 of every other output; then the
+    set is swapped in (``writers.staging``).  Returns the report.
+    """
+    import time
+
+    from ..results.verify import sha256, verify_files
+    from ..writers.files import write_json
+    from ..writers.outputs import OUTPUT_FILES, write_outputs
+    from ..writers.staging import MANIFEST, staged_files, staged_outputs
+
+    wall = document.setdefault("wall_seconds", {})
+    with staged_outputs(out, tuple(replaces or OUTPUT_FILES) + ("stress.csv",)) as stage:
+        clock = time.perf_counter()
+        write_outputs(stage, results, document)
+        wall["write"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        report = verify_files(data, stage)
+        wall["verify"] = time.perf_counter() - clock
+        document["verify"] = report.as_dict()
+        document["outputs"] = {name: sha256(stage / name) for name in staged_files(stage) if name != MANIFEST}
+        write_json(stage / MANIFEST, document)
+    return report
+
+
+def check_failed(report, out: Path) -> int:
+    """Print why the independent check failed; the exit code for it."""
+    import sys
+
+    print(f"error: the solution failed its independent check (critmin verify {out}); do not use these outputs:",
+          file=sys.stderr)
+    for line in report.failures():
+        print(f"error:   {line}", file=sys.stderr)
+    return EXIT_CHECK_FAILED

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_out_folder, default_out, manifest
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_failed, check_out_folder, default_out, manifest, write_checked
 
 
 def add_parser(commands) -> None:
@@ -20,7 +20,7 @@ def run(arguments) -> int:
     from ..inputs.data import load
     from ..optimization.solve import NoSolutionError, solve
     from ..results.tables import tidy
-    from ..writers.outputs import OUTPUT_FILES, write_outputs
+    from ..writers.outputs import OUTPUT_FILES
     from ..writers.terminal import format_summary
 
     clock = time.perf_counter()
@@ -29,19 +29,25 @@ def run(arguments) -> int:
     check_out_folder(out, data, OUTPUT_FILES)
     wall = {"load": time.perf_counter() - clock}
     try:
-        outcome = solve(data)
+        outcome = solve(data, marginal=True)
     except NoSolutionError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INFEASIBLE
     wall["build"] = outcome.strict.build_seconds + (outcome.elastic.build_seconds if outcome.elastic else 0.0)
     wall["solve"] = outcome.strict.solve_seconds + (outcome.elastic.solve_seconds if outcome.elastic else 0.0)
+    if outcome.marginal:
+        wall["marginal"] = outcome.marginal["seconds"]
+        if outcome.marginal["error"]:
+            print(f"warning: no marginal values: {outcome.marginal['error']}", file=sys.stderr)
     clock = time.perf_counter()
     results = tidy(data, outcome)
     wall["results"] = time.perf_counter() - clock
-    write_outputs(out, results, manifest(data, outcome, wall))
+    report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results) if not arguments.quiet else f"{data.run.name}: {results.status}")
     if results.status == "time_limit":
         print(f"warning: stopped at the time limit of {data.run.solver.time_limit:g} s with the best portfolio "
               f"found so far (achieved gap {results.mip_gap:.2%})", file=sys.stderr)
     print(f"\noutputs: {out}")
+    if not report.passed:
+        return check_failed(report, out)
     return EXIT_INFEASIBLE if results.status == "infeasible" else EXIT_SOLVED

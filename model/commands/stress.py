@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, Problem, UsageError
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_out_folder, default_out, manifest
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_failed, check_out_folder, default_out, manifest, write_checked
 
 
 def add_parser(commands) -> None:
@@ -35,7 +35,7 @@ def run(arguments) -> int:
     from ..optimization.solve import NoSolutionError, Outcome, solve
     from ..results.stress import evaluate, portfolio_flows
     from ..results.tables import tidy
-    from ..writers.outputs import OUTPUT_FILES, write_outputs
+    from ..writers.outputs import OUTPUT_FILES
     from ..writers.terminal import format_stress, format_summary
 
     clock = time.perf_counter()
@@ -66,12 +66,12 @@ def run(arguments) -> int:
     clock = time.perf_counter()
     results.stress = evaluate(data, portfolio_flows(data, values, year), stock, scenarios, year)
     wall["stress"] = time.perf_counter() - clock
-    write_outputs(out, results, manifest(data, outcome, wall))
+    report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results))
     print()
     print(format_stress(results.stress))
     print(f"\noutputs: {out}")
-    return EXIT_SOLVED
+    return EXIT_SOLVED if report.passed else check_failed(report, out)
 
 
 def read_portfolio(data, folder: Path):
@@ -104,6 +104,9 @@ def read_portfolio(data, folder: Path):
                                         "not in this run's dataset", source))
     if problems:
         raise InputError(problems)
+    # A switched route is used when it carries tonnes: its fixed cost is then part of the portfolio.
+    values["use"] = {o: float(values["buy"].get((o, year), 0.0) > 0)
+                     for o, route in data.routes.items() if route.needs_switch for year in data.years}
     values["stake"] = {p: float(p in summary.get("projects_chosen", [])) for p in data.projects}
     values["build"] = {k: float(k in summary.get("plants_built", [])) for k in data.plants}
     year = max(data.years)

@@ -17,6 +17,10 @@ from pathlib import Path
 from ..errors import InputError, Problem
 from .schema import TABLES
 
+# A row above the header whose first non-empty cell starts with this is a note
+# (the template's units row); it is skipped, and row numbers stay as in Excel.
+NOTE_MARK = "#"
+
 # Workbook limits: large enough for any real dataset, small enough that a
 # hostile file cannot exhaust memory.  Checked before openpyxl opens the file.
 MAX_WORKBOOK_BYTES = 50 * 1024**2
@@ -76,6 +80,8 @@ def _read_csv(name: str, file: Path) -> RawTable:
                 if not any(cell.strip() for cell in cells):
                     continue
                 if header is None:
+                    if is_note_row(cells):
+                        continue
                     header = [cell.strip() for cell in cells]
                     header_row = reader.line_num
                     continue
@@ -85,6 +91,12 @@ def _read_csv(name: str, file: Path) -> RawTable:
     except csv.Error as error:
         raise InputError([Problem(where, None, None, "malformed CSV", str(error))]) from None
     return RawTable(name, where, tuple(header or ()), header_row, tuple(rows))
+
+
+def is_note_row(cells: list[str]) -> bool:
+    """A row before the header whose first non-empty cell starts with ``#`` (units, remarks)."""
+    first = next((cell.strip() for cell in cells if cell and cell.strip()), "")
+    return first.startswith(NOTE_MARK)
 
 
 def _cells_by_header(header: list[str], cells: list[str]) -> dict[str, str]:
@@ -168,6 +180,8 @@ def _read_sheet(sheet) -> tuple[RawTable, list[Problem]]:
         if not any(cells):
             continue
         if header is None:
+            if is_note_row(cells):
+                continue
             header = [c.strip() for c in cells]
             header_row = row_number
             continue

@@ -21,7 +21,7 @@ STOCKPILE_MODES = ("rule", "stochastic")
 
 @dataclass(frozen=True)
 class Key:
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "mode", "targets"
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets"
     default: object
     meaning: str
 
@@ -55,7 +55,11 @@ SOLVER_KEYS = {
     "mip_rel_gap": Key("fraction", 1e-4, "relative optimality gap at which the MIP stops"),
     "threads": Key("count", 1, "HiGHS threads"),
 }
-SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS}
+SWEEP_KEYS = {
+    "scheduler": Key("address", None, "Dask scheduler (tcp://HOST:PORT) that runs `critmin sweep`; omit for local processes"),
+    "workers": Key("count", None, "local worker processes for `critmin sweep` (default: one per core)"),
+}
+SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS, "sweep": SWEEP_KEYS}
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class Run:
     solver: SolverOptions
     description: str = ""
     targets: str = "table"  # or "derived"
+    sweep: dict = field(default_factory=dict)  # the [sweep] section: scheduler, workers
 
     @property
     def year(self) -> int:
@@ -173,6 +178,7 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         solver=SolverOptions(**sections["solver"]),
         description=str(values.get("description", "")),
         targets=str(values.get("targets", "table")),
+        sweep=dict(sections["sweep"]),
     )
 
 
@@ -219,6 +225,9 @@ def _parse_value(kind: str, value) -> tuple[object, str | None]:
         if kind == "ally":
             parsed = {"mine": 0.0, "refine": 0.0} | parsed
         return parsed, None
+    if kind == "address":
+        ok = isinstance(value, str) and re.fullmatch(r"(tcp|tls|ucx|ws|wss|inproc)://[^\s/]+", value.strip())
+        return (value.strip(), None) if ok else (None, "must be a scheduler address such as tcp://HOST:8786")
     raise AssertionError(kind)
 
 
@@ -261,3 +270,106 @@ def check_run_against_data(run: Run, dataset) -> None:
                                         "unknown mineral", mineral))
     if problems:
         raise InputError(problems)
+
+
+# --- Overrides: ``--set section.key=VALUES`` (critmin sweep) ---------------------------
+#
+# A setting names a declared key (``policy.country_cap``), or one entry of a
+# per-mineral or per-stage table (``policy.country_cap_by_mineral.dytb``,
+# ``policy.ally_min_share.refine``).  VALUES is ``start:stop:step`` (both ends
+# included when the step lands on them), a comma list ``0,30,60,90`` or TOML
+# values (``["mine"],["mine","refine"]``).  Every value goes through the same
+# ``_parse_value`` as the run file; a problem is reported against ``--set``.
+
+SETTABLE = {"policy": POLICY_KEYS,
+            # one thread per point: HiGHS fixes its thread pool per process
+            "solver": {key: spec for key, spec in SOLVER_KEYS.items() if key != "threads"}}
+MAX_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted: "policy.country_cap" or "policy.country_cap_by_mineral.dytb"
+    values: tuple
+
+
+def parse_setting(text: str, where: str = "--set") -> Setting:
+    """``policy.country_cap=1.0:0.4:0.05`` -> Setting("policy.country_cap", (1.0, 0.95, ..., 0.4))."""
+    def fail(column, message, value=None):
+        raise InputError([Problem(where, None, column, message, value)])
+
+    dotted, equals, spec = text.partition("=")
+    dotted, spec = dotted.strip(), spec.strip()
+    if not equals or not dotted or not spec:
+        fail(None, "expected SECTION.KEY=VALUES, e.g. policy.country_cap=1.0:0.4:0.05", text)
+    parts = dotted.split(".")
+    keys = SETTABLE.get(parts[0])
+    if len(parts) == 1:
+        owners = [s for s, declared in SETTABLE.items() if parts[0] in declared]
+        fail(dotted, "name the section" + (f"; did you mean '{owners[0]}.{parts[0]}'?" if owners
+                                           else f"; expected one of {', '.join(SETTABLE)}"))
+    if keys is None:
+        why = ("solver.threads cannot be swept: each point runs on one thread" if dotted == "solver.threads"
+               else _unknown(parts[0], SETTABLE) if parts[0] not in SECTIONS
+               else f"the [{parts[0]}] section cannot be swept; sweep policy.* or solver.* keys")
+        fail(dotted, why)
+    if parts[1] not in keys or len(parts) > 3:
+        if dotted == "solver.threads":
+            fail(dotted, "solver.threads cannot be swept: each point runs on one thread")
+        fail(dotted, _unknown(parts[1], keys) if parts[1] not in keys else "too many parts in the key")
+    kind = keys[parts[1]].kind
+    if len(parts) == 3 and kind not in ("fractions", "ally"):
+        fail(dotted, f"{parts[0]}.{parts[1]} is not a table; only per-mineral or per-stage tables take a third part")
+    values = _setting_values(spec, fail, dotted)
+    parsed = []
+    for value in values:
+        candidate = {parts[2]: value} if len(parts) == 3 else value
+        result, wrong = _parse_value(kind, candidate)
+        if wrong:
+            fail(dotted, wrong, value if not isinstance(value, dict) else candidate)
+        parsed.append(result[parts[2]] if len(parts) == 3 else result)
+    unique = []
+    for value in parsed:
+        if value not in unique:
+            unique.append(value)
+    return Setting(dotted, tuple(unique))
+
+
+def _setting_values(spec: str, fail, dotted: str) -> list:
+    pieces = spec.split(":")
+    if len(pieces) == 3:
+        try:
+            start, stop, step = (float(p) for p in pieces)
+        except ValueError:
+            fail(dotted, "a range is START:STOP:STEP with three numbers", spec)
+        if not all(math.isfinite(v) for v in (start, stop, step)) or step == 0:
+            fail(dotted, "a range needs finite numbers and a non-zero step", spec)
+        count = math.floor(abs(stop - start) / abs(step) + 1e-9) + 1
+        if count > MAX_POINTS:
+            fail(dotted, f"the range has {count:,} values; at most {MAX_POINTS:,}", spec)
+        direction = 1.0 if stop >= start else -1.0
+        return [round(start + direction * i * abs(step), 12) for i in range(count)]
+    if len(pieces) != 1:
+        fail(dotted, "a range is START:STOP:STEP", spec)
+    try:
+        values = tomllib.loads(f"v = [{spec}]")["v"]
+    except tomllib.TOMLDecodeError:
+        fail(dotted, "values must be START:STOP:STEP, a comma list such as 0,30,60 or TOML values", spec)
+    if not values:
+        fail(dotted, "no values given", spec)
+    return values
+
+
+def with_settings(run: Run, settings: dict) -> Run:
+    """The run with validated ``settings`` (dotted key -> value) applied."""
+    from dataclasses import replace
+
+    changes: dict[str, dict] = {"policy": {}, "solver": {}}
+    for dotted, value in settings.items():
+        section, key, *entry = dotted.split(".")
+        if entry:
+            base = changes[section].get(key, getattr(getattr(run, section), key))
+            value = {**base, entry[0]: value}
+        changes[section][key] = tuple(value) if key == "cap_stages" else value
+    return replace(run, policy=replace(run.policy, **changes["policy"]),
+                   solver=replace(run.solver, **changes["solver"]))

@@ -208,12 +208,16 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
                                 countries["country"].iloc[i]))
     supply = dataset["supply"]
     for i, (low, high) in enumerate(zip(supply["min_t"], supply["max_t"])):
+        if pd.isna(low) or pd.isna(high):  # a bad cell, already reported
+            continue
         if low > high:
             problems.append(Problem(dataset.where["supply"], dataset.rows["supply"][i], "min_t",
                                     f"min_t is larger than max_t ({high:g})", f"{low:g}"))
     problems += _check_disruptions(dataset)
     for name in ("projects", "recycling_plants"):
         for i, life in enumerate(dataset[name]["life_years"]):
+            if pd.isna(life):  # a bad cell, already reported
+                continue
             if life < 1:
                 problems.append(Problem(dataset.where[name], dataset.rows[name][i], "life_years",
                                         "must be at least 1 year", f"{life:g}"))

@@ -50,6 +50,7 @@ class Outcome:
     solver_name: str
     solver_version: str
     options: dict
+    marginal: dict | None = None  # optimization.marginal.marginal_values, when asked for and solved
 
     @property
     def solution(self) -> Solution:
@@ -145,14 +146,22 @@ def model_size(model: pyo.ConcreteModel) -> dict:
     }
 
 
-def solve(data: ModelData) -> Outcome:
-    """Solve the strict model; when infeasible, re-solve elastic for the diagnosis."""
+def solve(data: ModelData, marginal: bool = False) -> Outcome:
+    """Solve the strict model; when infeasible, re-solve elastic for the diagnosis.
+
+    ``marginal``: when the strict model solves, also price its limits (optimization.marginal).
+    """
     options = solver_options(data)
     start = time.perf_counter()
     model = build_model(data)
     build_seconds = time.perf_counter() - start
     strict = solve_model(model, options)
     strict.build_seconds, strict.size = build_seconds, model_size(model)
+    prices = None
+    if marginal and strict.status != "infeasible":
+        from .marginal import marginal_values
+
+        prices = marginal_values(model, data, options, strict.objective)
     elastic = None
     if strict.status == "infeasible":
         start = time.perf_counter()
@@ -164,4 +173,5 @@ def solve(data: ModelData) -> Outcome:
             raise NoSolutionError("even the elastic model is infeasible; please report this with the inputs")
     solver = _highs()
     version = ".".join(str(part) for part in solver.version())
-    return Outcome(strict, elastic, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]})
+    return Outcome(strict, elastic, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]},
+                   marginal=prices)

@@ -37,7 +37,12 @@ class Results:
     costs: pd.DataFrame
     diagnosis: list[dict] = field(default_factory=list)
     elastic_objective: float | None = None
+    # optimization.marginal rows (kind, year, mineral, stage, country, limit, level, value, unit, ...);
+    # empty when not computed (infeasible, or not asked for)
+    marginal_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     stress: pd.DataFrame | None = None  # set by ``critmin stress``: one row per scenario and mineral
+    stockpile: pd.DataFrame = field(default_factory=pd.DataFrame)  # per year and mineral: level, cover, build-up
+    inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # the validated input tables, echoed in results.xlsx
 
     @property
     def chosen_projects(self) -> list[str]:
@@ -260,4 +265,40 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
         costs=cost_table(data, solution, flows),
         diagnosis=diagnose(data, solution, flows, shares) if elastic else [],
         elastic_objective=solution.objective if elastic else None,
+        marginal_values=marginal_table(outcome),
+        stockpile=stockpile_table(data, solution, shares),
+        inputs={name: frame for name, frame in data.dataset.tables.items()},
     )
+
+
+def marginal_table(outcome: Outcome) -> pd.DataFrame:
+    from ..optimization.marginal import COLUMNS
+
+    prices = getattr(outcome, "marginal", None)
+    return pd.DataFrame(prices["rows"] if prices else [], columns=COLUMNS)
+
+
+def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -> pd.DataFrame:
+    """Per year and mineral: stock level, days covered, build-up against the stock already held.
+
+    ``requirement_days`` is the stock in days of the annual requirement;
+    ``exposure_days`` in days of the largest single foreign-country flow at
+    either stage (what the ``stockpile_days`` rule sizes).  ``build_up_t`` is
+    the stock to add (negative: stock that could be released).
+    """
+    rows = []
+    for t in data.years:
+        for m, mineral in data.minerals.items():
+            target = data.target[m, t]
+            stock = _value(solution, "stock", (m, t))
+            of = shares[(shares["year"] == t) & (shares["mineral"] == m) & shares["stage"].isin(STAGES)]
+            exposure = float(of["tonnes"].max()) if len(of) else 0.0
+            rows.append(dict(year=t, mineral=m, unit=mineral.unit, target_t=target, stockpile_t=stock,
+                             requirement_days=stock / target * 365.0 if target > 0 else 0.0,
+                             largest_exposure_t=exposure,
+                             exposure_days=stock / exposure * 365.0 if exposure > 0 else None,
+                             existing_stock_t=mineral.existing_stock_t, build_up_t=stock - mineral.existing_stock_t,
+                             carrying_cost=mineral.holding_cost_rate * mineral.reference_price * stock))
+    columns = ["year", "mineral", "unit", "target_t", "stockpile_t", "requirement_days", "largest_exposure_t",
+               "exposure_days", "existing_stock_t", "build_up_t", "carrying_cost"]
+    return pd.DataFrame(rows, columns=columns)

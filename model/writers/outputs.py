@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results.tables import Results
-from .excel import write_results_xlsx
+from .excel import Block, Section, analyst_charts, write_results_xlsx
 from .files import write_csv, write_json
 
 OUTPUT_FILES = ("results.xlsx", "summary.json", "flows.csv", "manifest.json")
@@ -48,6 +48,7 @@ def summary_document(results: Results) -> dict:
         "minerals": minerals,
         "projects_chosen": results.chosen_projects,
         "plants_built": results.built_plants,
+        "marginal_values": marginal_document(results),
     }
     if results.stress is not None:
         from ..results.stress import expected
@@ -63,28 +64,108 @@ def summary_document(results: Results) -> dict:
     return document
 
 
-def summary_rows(results: Results, manifest: dict) -> list[tuple[str, object]]:
-    rows = [("run", results.run_name), ("status", results.status), ("year", results.year),
-            ("total annual cost", results.objective), ("achieved MIP gap", results.mip_gap)]
-    rows += [(f"cost: {lever}", cost) for lever, cost in results.cost_by_lever.items()]
-    rows += [("solve seconds", manifest.get("wall_seconds", {}).get("solve")),
-             ("data hash (sha256 of inputs)", manifest.get("data_hash"))]
-    rows += [(f"policy: {key}", value) for key, value in manifest.get("policy", {}).items()]
+def marginal_document(results: Results) -> dict | None:
+    """summary.json ``marginal_values`` for the reported year (DESIGN.md), from the marginal table."""
+    frame = results.marginal_values
+    if frame is None or frame.empty:
+        return None
+    rows = [r for r in frame.to_dict("records") if r["year"] == results.year]
+
+    def clean(value):
+        return None if value is None or value != value else value
+
+    document = {
+        "method": "LP re-solve with every integer variable fixed at the chosen portfolio; the budget, which "
+                  "acts on binaries only, is priced by the step to the portfolio chosen without it",
+        "year": results.year,
+        "target": {r["mineral"]: r["value"] for r in rows if r["kind"] == "target"},
+        "country_cap": {},
+        "budget": None,
+        "stockpile_days": {r["mineral"]: clean(r["value"]) for r in rows if r["kind"] == "stockpile_days"},
+        "units": {"target": "annual cost per extra t of requirement",
+                  "country_cap": "annual cost saved per percentage point of cap (binding caps only)",
+                  "budget": "annual cost saved per extra currency unit of budget",
+                  "stockpile_days": "annual cost per extra day of cover"},
+    }
+    for r in rows:
+        if r["kind"] in ("country_cap", "any_stage_cap"):
+            stage = "any" if r["kind"] == "any_stage_cap" else r["stage"]
+            document["country_cap"].setdefault(r["mineral"], {}).setdefault(stage, {})[r["country"]] = r["value"]
+        elif r["kind"] == "budget":
+            document["budget"] = {"value": r["value"], "binding": r["value"] > 0, "limit": r["limit"],
+                                  "used": r["level"], "step_cost_saved": clean(r["step_cost_saved"]),
+                                  "step_extra_budget": clean(r["step_extra_budget"])}
+    return document
+
+
+def summary_rows(results: Results, manifest: dict) -> list:
+    """The Summary sheet of results.xlsx, top to bottom (see ``excel.write_results_xlsx``)."""
+    from ..inputs.runfile import POLICY_KEYS
+
+    infeasible = results.status == "infeasible"
+    solver = manifest.get("solver", {})
+    wall = manifest.get("wall_seconds", {})
+    costs = results.cost_by_lever
+    total = sum(costs.values())
+    rows: list = [
+        Section(f"critmin results: {results.run_name}"),
+        ("run", results.run_name, "text"),
+        ("status", results.status, "text",
+         "no portfolio meets every target: see Diagnosis" if infeasible else None),
+        ("planned year", results.year, "text"),
+        ("elastic annual cost (incl. penalty)" if infeasible else "total annual cost",
+         results.elastic_objective if infeasible else results.objective, "money", "currency of the dataset per year"),
+        ("achieved MIP gap", results.mip_gap, "gap", "|incumbent - bound| / |incumbent|"),
+        ("objective bound", results.bound, "money"),
+        ("solve time (s)", wall.get("solve"), "seconds", "HiGHS, strict and elastic"),
+        ("total time (s)", sum(v for v in wall.values() if isinstance(v, (int, float))) or None, "seconds",
+         "load, build, solve, tables"),
+        ("solver", f"{solver.get('name', '')} {solver.get('version', '')}".strip(), "text", solver.get("termination")),
+        ("data hash (sha256 of inputs)", manifest.get("data_hash"), "text"),
+        ("dataset", manifest.get("dataset"), "text"),
+        ("run file", manifest.get("run_file"), "text"),
+        ("equity stakes taken", ", ".join(results.chosen_projects) or "none", "text"),
+        ("recycling plants built", ", ".join(results.built_plants) or "none", "text"),
+        Section("Annual cost by lever"),
+    ]
+    rows += [(lever, cost, "money", cost / total if total else None) for lever, cost in costs.items()
+             if cost or lever not in ("shortfall", "recourse")]
+    rows.append(("total", total, "money", 1.0 if total else None))
+    rows.append(Section("Policy settings"))
+    for key, value in manifest.get("policy", {}).items():
+        spec = POLICY_KEYS.get(key)
+        kind = "share" if spec is not None and spec.kind == "fraction" else "money" if "budget" in key else None
+        rows.append((key, "none" if value is None else value, kind, spec.meaning if spec else None))
+    glance = results.minerals[results.minerals["year"] == results.year]
+    columns = [c for c in ("mineral", "unit", "target_t", "supplied_t", "shortfall_t", "stockpile_t", "stock_days",
+                           "largest_mine_share", "largest_mine_country", "largest_refine_share",
+                           "largest_refine_country") if c in glance.columns]
+    rows.append(Block(f"Minerals at a glance ({results.year}; shares of the annual requirement)",
+                      glance[columns].reset_index(drop=True)))
     return rows
 
 
 def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
     folder = Path(folder)
-    tables = {"Minerals": results.minerals, "Country shares": results.shares, "Flows": results.flows,
-              "Projects": results.projects, "Recycling": results.recycling, "Plants": results.plants,
-              "Costs": results.costs}
+    projects = results.projects.assign(annual_cost=results.projects["annualized_capex"]
+                                       + results.projects["offtake_cost"])
+    tables = {"Supply": results.minerals, "Country dependence": results.shares, "Equity projects": projects,
+              "Stockpile": results.stockpile, "Recycling": results.recycling, "Recycling plants": results.plants,
+              "Costs": results.costs, "Flows": results.flows}
     if results.diagnosis:
         import pandas as pd
 
         tables["Diagnosis"] = pd.DataFrame([{**d, "binding": "; ".join(d["binding"])} for d in results.diagnosis])
     if results.stress is not None:
         tables["Stress"] = results.stress
-    write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables)
+    if results.marginal_values is not None and not results.marginal_values.empty:
+        tables["Marginal values"] = results.marginal_values
+    policy = manifest.get("policy", {})
+    caps = {m: (policy.get("country_cap_by_mineral") or {}).get(m, policy.get("country_cap"))
+            for m in results.minerals["mineral"]}
+    write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables,
+                       charts=analyst_charts(results.minerals, results.flows, caps, results.year),
+                       inputs=results.inputs)
     write_json(folder / "summary.json", summary_document(results))
     write_csv(folder / "flows.csv", results.flows)
     if results.stress is not None:

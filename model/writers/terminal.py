@@ -38,6 +38,8 @@ def format_summary(results: Results) -> str:
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
                  f"recycling plants: {', '.join(results.built_plants) or 'none'}")
+    if results.marginal_values is not None and not results.marginal_values.empty:
+        lines.append(format_marginal(results))
     if results.diagnosis:
         lines += ["", "INFEASIBLE: the targets cannot all be met within the limits. Per mineral:"]
         for d in results.diagnosis:
@@ -50,6 +52,31 @@ def format_summary(results: Results) -> str:
                          + f" (at most {d['available_t']:,.0f} t available on all options)")
             lines += [f"    - {limit}" for limit in d["binding"]]
     return "\n".join(lines)
+
+
+def format_marginal(results: Results) -> str:
+    """One line: the largest prices of one more tonne, cap point, budget unit and stock day."""
+    frame = results.marginal_values
+    frame = frame[frame["year"] == results.year]
+
+    def top(kind, label, count=3):
+        rows = frame[(frame["kind"] == kind) & (frame["value"].fillna(0) > 0)].sort_values("value", ascending=False)
+        return ", ".join(f"{label(r)} {_money(r.value)}" for r in rows.head(count).itertuples())
+
+    parts = []
+    if target := top("target", lambda r: r.mineral):
+        parts.append(f"+1 t of target: {target}")
+    if cap := top("country_cap", lambda r: f"{r.mineral} {r.stage} {r.country}"):
+        parts.append(f"+1 point of cap saves: {cap}")
+    budget = frame[frame["kind"] == "budget"]
+    if len(budget):
+        row = budget.iloc[0]
+        parts.append(f"+1 unit of budget saves {row['value']:.3f} (step: {_money(row['step_cost_saved'])} for "
+                     f"{_money(row['step_extra_budget'])} more)" if row["value"] > 0 else "budget not binding")
+    days = frame.loc[frame["kind"] == "stockpile_days", "value"].dropna()
+    if len(days):
+        parts.append(f"+1 stockpile day: {_money(days.sum())}")
+    return "marginal values a year: " + "; ".join(parts)
 
 
 def format_stress(stress) -> str:

@@ -1,0 +1,27 @@
+"""``critmin verify OUTDIR``: check a solved portfolio independently of the solver.
+
+Re-reads the run's inputs (named in OUTDIR/manifest.json) and the run's
+flows.csv and summary.json, checks every constraint family of DESIGN.md
+and recomputes the objective (``critmin.results.verify``; no Pyomo, no
+solver).  Exit 0 when every family and the objective are within tolerance,
+1 when one is not, 2 when a file is missing or malformed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("verify", help="check a solved portfolio against every constraint, without a solver")
+    parser.add_argument("out", type=Path, help="a folder written by 'critmin solve'")
+
+
+def run(arguments) -> int:
+    from ..results.verify import format_report, verify_folder
+
+    _, report = verify_folder(arguments.out)
+    print(format_report(report, arguments.out))
+    return EXIT_SOLVED if report.passed else EXIT_INFEASIBLE

@@ -1,0 +1,225 @@
+"""Marginal values (DESIGN.md "Marginal values"): the price of each limit at the chosen portfolio.
+
+HiGHS gives no duals for a MIP.  After the MIP solve every integer variable
+is fixed at its value and made continuous, and the LP that is left is
+re-solved with a dual ``Suffix`` declared for that re-solve only (declaring it
+before the MIP solve makes that solve fail).  The duals then price each
+limit with the portfolio's yes/no choices (stakes, plants, route switches)
+held:
+
+- ``target``: annual cost of one more tonne of requirement, the target row's
+  dual, with the caps held at their levels (currency per t, per year);
+- ``country_cap``: per mineral, stage and foreign country whose cap binds,
+  the annual cost saved by loosening that cap by one percentage point
+  (positive): ``-dual * target / 100`` for ``flows <= cap * target``;
+- ``stockpile_days``: per mineral, the annual cost of one more day of cover:
+  the rows are ``s[m] >= days/365 * F[m,g,c]``, so ``d cost / d days`` is the
+  sum over the rows of ``dual * F[m,g,c] / 365`` at the LP solution.
+- ``budget``: the budget constrains binaries only, so with the binaries held
+  its row is a constant and its dual is zero.  Its price is a step instead:
+  the MIP is re-solved without the budget; when that is cheaper, the budget
+  binds, and its value is the annual cost saved per extra currency unit of
+  budget the cheaper portfolio needs (saved / (its capex - budget)).
+
+Everything returned is plain data (a list of row dictionaries); nothing after
+this module touches Pyomo.  The model passed in is left with its binaries
+fixed: use it for nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+from ..inputs.data import ModelData
+from ..inputs.runfile import STAGES
+from .build import build_model, flow_of
+
+# Rows priced below this (currency per unit) are reported as not binding.
+PRICE_TOLERANCE = 1e-7
+
+COLUMNS = ["kind", "year", "mineral", "stage", "country", "limit", "level", "value", "unit",
+           "step_cost_saved", "step_extra_budget"]
+UNITS = {
+    "target": "annual cost per extra t of requirement",
+    "country_cap": "annual cost saved per percentage point of cap",
+    "any_stage_cap": "annual cost saved per percentage point of cap",
+    "stockpile_days": "annual cost per extra day of cover",
+    "budget": "annual cost saved per extra currency unit of budget",
+}
+
+
+class MarginalError(Exception):
+    """The fixed-binary LP did not solve to optimality (it should whenever the MIP did)."""
+
+
+def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, objective: float) -> dict:
+    """Price each limit at the solved portfolio held in ``model`` (values loaded).
+
+    Returns ``{"rows": [...], "lp_objective": float, "seconds": float, "error": str | None}``;
+    each row has the keys in ``COLUMNS``.  Should the LP fail (it should not
+    when the MIP solved), ``rows`` is empty and ``error`` says why.
+    """
+    start = time.perf_counter()
+    try:
+        rows, lp_objective = _price(model, data, options, objective)
+    except MarginalError as error:
+        return {"rows": [], "lp_objective": None, "seconds": time.perf_counter() - start, "error": str(error)}
+    return {"rows": rows, "lp_objective": lp_objective, "seconds": time.perf_counter() - start, "error": None}
+
+
+def _price(model, data: ModelData, options: dict, objective: float) -> tuple[list[dict], float]:
+    from .solve import _highs, _set_threads
+
+    for var in model.component_data_objects(pyo.Var):
+        if var.is_integer():  # those already fixed too: a fixed binary still makes HiGHS solve a MIP
+            value = round(var.value) if var.value is not None else 0
+            var.domain = pyo.Reals
+            var.fix(value)
+    model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    try:
+        _set_threads(options["threads"])
+        results = _highs().solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False, **options)
+        if (results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied
+                or results.solution_status != SolutionStatus.optimal):
+            raise MarginalError(f"the LP with the binaries fixed ended {results.termination_condition.name}")
+        results.solution_loader.load_vars()
+        results.solution_loader.load_import_suffixes()
+        duals = {con: model.dual.get(con, 0.0) for con in model.dual}
+    finally:
+        model.del_component(model.dual)
+    lp_objective = results.incumbent_objective
+
+    rows = []
+    rows += _target_rows(model, data, duals)
+    rows += _cap_rows(model, data, duals)
+    rows += _stockpile_rows(model, data, duals)
+    rows += _budget_rows(model, data, options, objective)
+    return rows, lp_objective
+
+
+def _row(kind, year, mineral="", stage="", country="", limit=None, level=None, value=None, **extra) -> dict:
+    row = dict(kind=kind, year=year, mineral=mineral, stage=stage, country=country, limit=limit, level=level,
+               value=value, unit=UNITS[kind], step_cost_saved=None, step_extra_budget=None)
+    row.update(extra)
+    return row
+
+
+def _clean(value: float) -> float:
+    return 0.0 if abs(value) < PRICE_TOLERANCE else float(value)
+
+
+def _rhs_sign(con) -> float:
+    """+1 when the row reads ``body >= lower`` (the dual prices the lower bound), -1 for ``body <= upper``."""
+    if con.has_lb() and not con.has_ub():
+        return 1.0
+    if con.has_ub() and not con.has_lb():
+        return -1.0
+    raise AssertionError(f"{con.name}: expected a one-sided row")
+
+
+def _target_rows(model, data: ModelData, duals) -> list[dict]:
+    """Target ``supply + r (+ u) >= target``: d cost / d target is the row's dual (normalized by orientation)."""
+    rows = []
+    for (m, t), con in model.target.items():
+        upper = _rhs_sign(con) < 0  # stated as -supply <= -target
+        value = -duals.get(con, 0.0) if upper else duals.get(con, 0.0)
+        supplied = pyo.value(con.body) * (-1 if upper else 1)
+        rows.append(_row("target", t, m, limit=data.target[m, t], level=supplied, value=_clean(value)))
+    return rows
+
+
+def _cap_rows(model, data: ModelData, duals) -> list[dict]:
+    """Cap ``flows <= cap * target``: one point more of cap raises the bound by target/100.
+
+    Also the optional any-stage cap (stage "any"), priced the same way.
+    """
+    rows = []
+    capped = [(m, g, c, t, con, "country_cap", data.policy.cap(m)) for (m, g, c, t), con in model.country_cap.items()]
+    if hasattr(model, "any_stage_cap"):
+        capped += [(m, "any", c, t, con, "any_stage_cap", data.policy.any_stage_cap)
+                   for (m, c, t), con in model.any_stage_cap.items()]
+    for m, g, c, t, con, kind, cap in capped:
+        dual = duals.get(con, 0.0)
+        # d cost / d cap = dual * target for "flows <= cap*target"; the mirrored row flips the sign.
+        d_cost_d_cap = dual * data.target[m, t] * (1.0 if _rhs_sign(con) < 0 else -1.0)
+        saved = _clean(-d_cost_d_cap / 100.0)
+        if saved <= 0:
+            continue
+        target = data.target[m, t]
+        level = abs(pyo.value(con.body)) / target if target > 0 else 0.0
+        rows.append(_row(kind, t, m, g, c, limit=cap, level=level, value=saved))
+    return rows
+
+
+def _stockpile_rows(model, data: ModelData, duals) -> list[dict]:
+    """Cover ``s >= days/365 * F``: d cost / d days = sum_rows dual * F / 365 (oriented)."""
+    days = data.policy.stockpile_days
+    rows = []
+    if days <= 0 or getattr(data.policy, "stockpile_mode", "rule") != "rule":  # no rule: no price
+        for m in model.M:
+            for t in model.T:
+                rows.append(_row("stockpile_days", t, m, limit=days, level=_stock_days(model, data, m, t), value=None))
+        return rows
+    exposures = data.exposures(STAGES)
+    price: dict[tuple[str, int], float] = {(m, t): 0.0 for m in model.M for t in model.T}
+    for (m, g, c, t), con in model.stockpile_cover.items():
+        dual = duals.get(con, 0.0)
+        if dual == 0.0:
+            continue
+        flow = sum(pyo.value(flow_of(model, e, t)) for e in exposures[m, g, c])
+        # body is +-(s - days/365 F); the coefficient of s tells which.
+        stock_coefficient = _coefficient(con, model.stock[m, t])
+        body_slope = -stock_coefficient * flow / 365.0  # d body / d days
+        price[m, t] += -dual * body_slope
+    for (m, t), value in price.items():
+        rows.append(_row("stockpile_days", t, m, limit=days, level=_stock_days(model, data, m, t), value=_clean(value)))
+    return rows
+
+
+def _coefficient(con, var) -> float:
+    from pyomo.repn import generate_standard_repn
+
+    repn = generate_standard_repn(con.body, compute_values=True)
+    for v, coefficient in zip(repn.linear_vars, repn.linear_coefs):
+        if v is var:
+            return float(coefficient)
+    raise AssertionError(f"{var.name} not in {con.name}")
+
+
+def _stock_days(model, data: ModelData, m: str, t: int) -> float:
+    target = data.target[m, t]
+    return pyo.value(model.stock[m, t]) / target * 365.0 if target > 0 else 0.0
+
+
+def _budget_rows(model, data: ModelData, options: dict, objective: float) -> list[dict]:
+    """The budget's step price: re-solve the MIP without it; binding when that is cheaper."""
+    from .solve import NoSolutionError, solve_model
+
+    budget = data.policy.investment_budget
+    if budget is None or not (data.projects or data.plants):
+        return []
+    used_now = (sum(data.projects[p].capex * pyo.value(model.stake[p]) for p in model.P)
+                + sum(data.plants[k].capex * pyo.value(model.build[k]) for k in model.K))
+    free = replace(data, run=replace(data.run, policy=replace(data.policy, investment_budget=None)))
+    model = build_model(free)
+    try:
+        solution = solve_model(model, options)
+    except NoSolutionError:  # no incumbent within the time limit: no step to report
+        return []
+    year = max(data.years)
+    if solution.status == "infeasible" or solution.objective is None:
+        return []
+    capex = (sum(data.projects[p].capex * solution.values["stake"].get(p, 0.0) for p in data.projects)
+             + sum(data.plants[k].capex * solution.values["build"].get(k, 0.0) for k in data.plants))
+    saved = objective - solution.objective
+    extra = capex - budget
+    # Both solves stop within mip_rel_gap: a smaller difference is solver tolerance, not the budget.
+    noise = options.get("rel_gap", 0.0) * abs(objective) + 1e-9 * max(1.0, abs(objective))
+    if saved <= noise or extra <= 0:
+        return [_row("budget", year, limit=budget, level=used_now, value=0.0)]
+    return [_row("budget", year, limit=budget, level=used_now, value=saved / extra,
+                 step_cost_saved=saved, step_extra_budget=extra)]

@@ -1,0 +1,137 @@
+"""Sweep results as plain data: one record per point, and the table with one row per point.
+
+A record is what a worker returns and what ``sweep-points/<key>.json`` holds:
+JSON-ready, no Pyomo, no pandas.  ``sweep_table`` lays the records out for
+sweep.xlsx and sweep.csv.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..inputs.data import ModelData
+from ..inputs.runfile import STAGES
+from ..optimization.solve import Outcome
+from .tables import Results, cost_table, flow_table
+
+# Point statuses besides the solve statuses: no incumbent within the time limit.
+NO_SOLUTION = "no_solution"
+SOLVED = ("optimal", "time_limit")
+
+
+def point_record(results: Results, settings: dict, seconds: float) -> dict:
+    """The sweep's view of one solve: status, cost by lever, largest foreign shares, stock levels."""
+    solved = results.status in SOLVED
+    minerals = {}
+    for row in results.minerals[results.minerals["year"] == results.year].to_dict("records"):
+        minerals[row["mineral"]] = {
+            "largest_mine_share": row["largest_mine_share"],
+            "largest_mine_country": row["largest_mine_country"] or "",
+            "largest_refine_share": row["largest_refine_share"],
+            "largest_refine_country": row["largest_refine_country"] or "",
+            "stockpile_t": row["stockpile_t"],
+            "stock_days": row["stock_days"],
+            "unmet_t": row["shortfall_t"],
+        }
+    return {
+        "settings": settings,
+        "status": results.status,
+        "objective": results.objective if solved else None,
+        "mip_gap": results.mip_gap if solved else None,
+        "cost_by_lever": results.cost_by_lever if solved else {},
+        "minerals": minerals,
+        "projects_chosen": results.chosen_projects if solved else [],
+        "plants_built": results.built_plants if solved else [],
+        "seconds": seconds,
+    }
+
+
+def fast_point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: float) -> dict:
+    """``point_record`` without building every result table: the flows and costs tables only, and the
+    shares summed in plain Python.  The sweep's fast path (tidy costs as much as the solve on the
+    default data); ``tests/test_sweep.py`` checks that both give the same record."""
+    solution = outcome.solution
+    elastic = outcome.elastic is not None
+    flows = flow_table(data, solution)
+    year = max(data.years)
+    exposure: dict[tuple[str, str, str], float] = {}
+    for row in flows[(flows["year"] == year) & (flows["source_type"] != "recycling")].itertuples():
+        for stage in STAGES:
+            country = getattr(row, f"{stage}_country")
+            if country != data.home:
+                exposure[row.mineral, stage, country] = exposure.get((row.mineral, stage, country), 0.0) + row.tonnes
+    minerals = {}
+    for m in data.minerals:
+        target = data.target[m, year]
+        values = {}
+        for stage in STAGES:
+            # largest share, ties to the first country in alphabetical order (as share_table sorts)
+            best = min(((-t, c) for (mm, g, c), t in exposure.items() if mm == m and g == stage), default=None)
+            values[f"largest_{stage}_share"] = -best[0] / target if best and target > 0 else 0.0
+            values[f"largest_{stage}_country"] = best[1] if best else ""
+        stock = solution.values.get("stock", {}).get((m, year), 0.0)
+        minerals[m] = {"largest_mine_share": values["largest_mine_share"],
+                       "largest_mine_country": values["largest_mine_country"],
+                       "largest_refine_share": values["largest_refine_share"],
+                       "largest_refine_country": values["largest_refine_country"],
+                       "stockpile_t": stock,
+                       "stock_days": stock / target * 365.0 if target > 0 else 0.0,
+                       "unmet_t": solution.values.get("shortfall", {}).get((m, year), 0.0)}
+    costs = cost_table(data, solution, flows)
+    by_lever = {lever: float(cost) for lever, cost in costs.groupby("lever", sort=False)["cost"].sum().items()}
+    stakes, builds = solution.values.get("stake", {}), solution.values.get("build", {})
+    return {
+        "settings": settings,
+        "status": outcome.status,
+        "objective": None if elastic else solution.objective,
+        "mip_gap": None if elastic else solution.mip_gap,
+        "cost_by_lever": {} if elastic else by_lever,
+        "minerals": dict(sorted(minerals.items())),
+        "projects_chosen": [] if elastic else [p for p in data.projects if stakes.get(p, 0.0) > 0.5],
+        "plants_built": [] if elastic else [k for k in data.plants if builds.get(k, 0.0) > 0.5],
+        "seconds": seconds,
+    }
+
+
+def failed_record(settings: dict, status: str, message: str, seconds: float) -> dict:
+    return {"settings": settings, "status": status, "message": message, "objective": None, "mip_gap": None,
+            "cost_by_lever": {}, "minerals": {}, "projects_chosen": [], "plants_built": [], "seconds": seconds}
+
+
+def setting_text(value) -> object:
+    """A setting as one cell: numbers stay numbers; lists and tables become text."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in value.items())
+    return value
+
+
+def sweep_table(records: list[dict], keys: list[str]) -> pd.DataFrame:
+    """One row per point, in grid order: settings, status, cost (total and by lever), per mineral the
+    largest foreign shares, stock and unmet tonnes, then the projects and plants chosen."""
+    levers: list[str] = []
+    minerals: list[str] = []
+    for record in records:
+        levers += [lever for lever in record["cost_by_lever"] if lever not in levers]
+        minerals += [m for m in record["minerals"] if m not in minerals]
+    rows = []
+    for record in records:
+        row = {key: setting_text(record["settings"][key]) for key in keys}
+        row["status"] = record["status"]
+        row["annual_cost"] = record["objective"]
+        for lever in levers:
+            row[f"cost_{lever}"] = record["cost_by_lever"].get(lever)
+        row["mip_gap"] = record["mip_gap"]
+        for m in sorted(minerals):
+            values = record["minerals"].get(m, {})
+            for field in ("largest_mine_share", "largest_mine_country", "largest_refine_share",
+                          "largest_refine_country", "stockpile_t", "stock_days", "unmet_t"):
+                row[f"{m}_{field}"] = values.get(field)
+        row["projects_chosen"] = ", ".join(record["projects_chosen"])
+        row["plants_built"] = ", ".join(record["plants_built"])
+        row["message"] = record.get("message", "")
+        row["seconds"] = record["seconds"]
+        row["reused"] = bool(record.get("reused", False))
+        rows.append(row)
+    return pd.DataFrame(rows)
