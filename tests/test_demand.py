@@ -117,3 +117,42 @@ def test_default_drivers_match_the_published_targets_within_15_percent():
     assert {"NMC811", "NMC622", "NCA", "LFP", "LMFP"} <= chemistries
     units = set(dataset["battery_chemistries"].query("mineral == 'lithium'")["unit"])
     assert units == {"kg Li"}  # so the Li -> LCE conversion is exercised on the default data
+
+
+def test_chemistry_share_override_rescales_the_rest(tmp_path):
+    """[demand] chemistry_share B = 1: A's share goes to 0. lithium 10e6 kWh * 0.6 kg / 1000 + 2 = 6002;
+    nickel only its other use, 500."""
+    from critmin.inputs.data import prepare
+    from critmin.inputs.runfile import parse_run
+    from critmin.inputs.validate import load_dataset
+
+    write_dataset(tmp_path / "data", {**BASE_TABLES, **DRIVERS})
+    run = parse_run({"name": "x", "data": "data", "year": 2030, "targets": "derived",
+                     "demand": {"chemistry_share": {"B": 1.0}}}, tmp_path / "x.toml")
+    data = prepare(load_dataset(tmp_path / "data"), run)
+    assert data.target["li", 2030] == pytest.approx(6002)
+    assert data.target["ni", 2030] == pytest.approx(500)
+
+
+def test_lfp_share_sweep_moves_targets_portfolio_and_cost(tmp_path, capsys):
+    import openpyxl
+    import pandas as pd
+    from test_default_data import ROOT
+
+    out = tmp_path / "lfp"
+    assert main(["sweep", str(ROOT / "runs" / "derived-2030.toml"), "--set", "demand.chemistry_share.LFP=0,0.3,0.6",
+                 "--workers", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "sweep.csv", keep_default_na=False, na_values=[""])
+    assert list(table["demand.chemistry_share.LFP"]) == [0, 0.3, 0.6]
+    assert table["nickel_target_t"].is_monotonic_decreasing and table["cobalt_target_t"].is_monotonic_decreasing
+    assert table["annual_cost"].is_monotonic_decreasing
+    assert (table["status"] == "optimal").all()
+    assert "Targets" in openpyxl.load_workbook(out / "sweep.xlsx").sheetnames
+
+
+def test_demand_setting_without_derived_targets_is_a_usage_error(tmp_path, capsys):
+    from test_default_data import BASE
+
+    assert main(["sweep", str(BASE), "--set", "demand.chemistry_share.LFP=0,0.3", "--out", str(tmp_path / "o")]) == 2
+    assert 'need targets = "derived"' in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -31,7 +31,7 @@ def run(arguments) -> int:
     run_file = load_run(arguments.run)
     dataset = load_dataset(run_file.data)
     check_run_against_data(run_file, dataset)
-    derivation = derive(dataset, run_file.years)
+    derivation = derive(dataset, run_file.years, run_file.demand.get("chemistry_share"))
     compared = comparison(dataset, derivation)
     out = arguments.out or default_out(arguments.run, run_file.name)
     check_out_folder(out, SimpleNamespace(run=run_file, dataset=dataset), OUTPUT_FILES)

@@ -95,7 +95,13 @@ def solve_point(data, settings: dict) -> dict:
     from ..results.sweep import NO_SOLUTION, failed_record, fast_point_record
 
     start = time.perf_counter()
-    point = replace(data, run=with_settings(data.run, settings))
+    run = with_settings(data.run, settings)
+    if any(key.startswith("demand.") for key in settings):
+        from ..inputs.data import prepare
+
+        point = prepare(data.dataset, run)  # the requirements themselves move: derive them again
+    else:
+        point = replace(data, run=run)
     try:
         outcome = solve(point)
     except NoSolutionError as error:
@@ -144,6 +150,10 @@ def _check_settings(settings, data) -> None:
     problems = []
     for setting in settings:
         parts = setting.key.split(".")
+        if parts[0] == "demand" and data.run.targets != "derived":
+            problems.append(Problem("--set", None, setting.key,
+                                    'demand.* settings need targets = "derived" in the run file'))
+            continue
         if parts[0] != "policy" or POLICY_KEYS[parts[1]].kind != "fractions":
             continue
         named = {parts[2]} if len(parts) == 3 else {m for value in setting.values for m in value}

@@ -156,7 +156,7 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
     if run.targets == "derived":
         from .demand import derive
 
-        target = derive(dataset, years).targets
+        target = derive(dataset, years, run.demand.get("chemistry_share")).targets
     else:
         target = {(row["mineral"], row["year"]): row["target_t"]
                   for row in records("targets", "mineral,year") if row["year"] in years}

@@ -34,7 +34,9 @@ class Derivation:
     targets: dict[tuple[str, int], float]  # (m, t) -> requirement in m's unit
 
 
-def derive(dataset, years) -> Derivation:
+def derive(dataset, years, chemistry_share: dict[str, float] | None = None) -> Derivation:
+    """``chemistry_share`` (the run's [demand] section) overrides the shares of the named chemistries
+    in every year; the others scale in proportion so that a year's shares still add up to one."""
     problems: list[Problem] = []
     where, rows_of = dataset.where, dataset.rows
     minerals = dataset["minerals"]
@@ -77,6 +79,10 @@ def derive(dataset, years) -> Derivation:
 
     drivers = {row["year"]: row for row in dataset["demand_drivers"].to_dict("records")}
     mix = dataset["chemistry_mix"]
+    mix_rows = rows_of["chemistry_mix"]
+    if chemistry_share:
+        mix = _override(mix, chemistry_share, set(content), problems)
+        mix_rows = [None] * len(mix)  # overridden rows are the run's, not the file's
     rows = []
     for year in years:
         if year not in drivers:
@@ -86,12 +92,12 @@ def derive(dataset, years) -> Derivation:
         in_year = [(i, r) for i, r in enumerate(mix.to_dict("records")) if r["year"] == year]
         total = sum(r["share"] for _, r in in_year)
         if driver["battery_gwh"] > 0 and abs(total - 1.0) > SHARE_TOLERANCE:
-            first = rows_of["chemistry_mix"][in_year[0][0]] if in_year else None
+            first = mix_rows[in_year[0][0]] if in_year else None
             problems.append(Problem(where["chemistry_mix"], first, "share",
                                     f"the shares of {year} add up to {total:g}, not 1"))
         for i, r in in_year:
             if r["chemistry"] not in content:
-                problems.append(Problem(where["chemistry_mix"], rows_of["chemistry_mix"][i], "chemistry",
+                problems.append(Problem(where["chemistry_mix"], mix_rows[i], "chemistry",
                                         "no battery_chemistries rows for this chemistry", r["chemistry"]))
                 continue
             for mineral, per_kwh, unit, k in content[r["chemistry"]]:
@@ -133,3 +139,26 @@ def comparison(dataset, derivation: Derivation) -> pd.DataFrame:
         rows.append(dict(year=t, mineral=m, derived_t=derived, targets_table_t=table,
                          difference=(derived / table - 1.0) if table else None))
     return pd.DataFrame(rows, columns=["year", "mineral", "derived_t", "targets_table_t", "difference"])
+
+
+def _override(mix: pd.DataFrame, chosen: dict[str, float], known: set[str], problems: list[Problem]) -> pd.DataFrame:
+    """Set the chosen chemistries' shares and scale the others of each year to fill the rest."""
+    for chemistry in chosen:
+        if chemistry not in known:
+            problems.append(Problem("run file", None, f"demand.chemistry_share.{chemistry}",
+                                    "no battery_chemistries rows for this chemistry", chemistry))
+    fixed = sum(chosen.values())
+    if fixed > 1 + SHARE_TOLERANCE:
+        problems.append(Problem("run file", None, "demand.chemistry_share", f"the shares add up to {fixed:g}, over 1"))
+        return mix
+    rows = []
+    for year, group in mix.groupby("year", sort=False):
+        others = group[~group["chemistry"].isin(chosen)]
+        rest = float(others["share"].sum())
+        if rest <= 0 and fixed < 1 - SHARE_TOLERANCE:
+            problems.append(Problem("run file", None, "demand.chemistry_share",
+                                    f"in {year} no other chemistry has a share to fill the remaining {1 - fixed:g}"))
+        for row in others.to_dict("records"):
+            rows.append({**row, "share": row["share"] * (1 - fixed) / rest if rest > 0 else 0.0})
+        rows += [dict(year=year, chemistry=c, share=v) for c, v in sorted(chosen.items())]
+    return pd.DataFrame(rows, columns=["year", "chemistry", "share"]) if rows else mix

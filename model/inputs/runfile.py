@@ -59,7 +59,11 @@ SWEEP_KEYS = {
     "scheduler": Key("address", None, "Dask scheduler (tcp://HOST:PORT) that runs `critmin sweep`; omit for local processes"),
     "workers": Key("count", None, "local worker processes for `critmin sweep` (default: one per core)"),
 }
-SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS, "sweep": SWEEP_KEYS}
+DEMAND_KEYS = {
+    "chemistry_share": Key("fractions", {}, 'with targets = "derived": override chemistry shares, e.g. '
+                                            "{ LFP = 0.4 }; the other chemistries scale to fill the rest"),
+}
+SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS, "sweep": SWEEP_KEYS, "demand": DEMAND_KEYS}
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Run:
     description: str = ""
     targets: str = "table"  # or "derived"
     sweep: dict = field(default_factory=dict)  # the [sweep] section: scheduler, workers
+    demand: dict = field(default_factory=dict)  # the [demand] section: chemistry_share
 
     @property
     def year(self) -> int:
@@ -179,6 +184,7 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         description=str(values.get("description", "")),
         targets=str(values.get("targets", "table")),
         sweep=dict(sections["sweep"]),
+        demand=dict(sections["demand"]),
     )
 
 
@@ -281,7 +287,7 @@ def check_run_against_data(run: Run, dataset) -> None:
 # values (``["mine"],["mine","refine"]``).  Every value goes through the same
 # ``_parse_value`` as the run file; a problem is reported against ``--set``.
 
-SETTABLE = {"policy": POLICY_KEYS,
+SETTABLE = {"policy": POLICY_KEYS, "demand": DEMAND_KEYS,
             # one thread per point: HiGHS fixes its thread pool per process
             "solver": {key: spec for key, spec in SOLVER_KEYS.items() if key != "threads"}}
 MAX_POINTS = 10_000
@@ -311,7 +317,7 @@ def parse_setting(text: str, where: str = "--set") -> Setting:
     if keys is None:
         why = ("solver.threads cannot be swept: each point runs on one thread" if dotted == "solver.threads"
                else _unknown(parts[0], SETTABLE) if parts[0] not in SECTIONS
-               else f"the [{parts[0]}] section cannot be swept; sweep policy.* or solver.* keys")
+               else f"the [{parts[0]}] section cannot be swept; sweep policy.*, solver.* or demand.* keys")
         fail(dotted, why)
     if parts[1] not in keys or len(parts) > 3:
         if dotted == "solver.threads":
@@ -364,12 +370,13 @@ def with_settings(run: Run, settings: dict) -> Run:
     """The run with validated ``settings`` (dotted key -> value) applied."""
     from dataclasses import replace
 
-    changes: dict[str, dict] = {"policy": {}, "solver": {}}
+    changes: dict[str, dict] = {"policy": {}, "solver": {}, "demand": {}}
     for dotted, value in settings.items():
         section, key, *entry = dotted.split(".")
         if entry:
-            base = changes[section].get(key, getattr(getattr(run, section), key))
+            current = run.demand.get(key, {}) if section == "demand" else getattr(getattr(run, section), key)
+            base = changes[section].get(key, current)
             value = {**base, entry[0]: value}
         changes[section][key] = tuple(value) if key == "cap_stages" else value
     return replace(run, policy=replace(run.policy, **changes["policy"]),
-                   solver=replace(run.solver, **changes["solver"]))
+                   solver=replace(run.solver, **changes["solver"]), demand={**run.demand, **changes["demand"]})

@@ -25,6 +25,7 @@ def point_record(results: Results, settings: dict, seconds: float) -> dict:
     minerals = {}
     for row in results.minerals[results.minerals["year"] == results.year].to_dict("records"):
         minerals[row["mineral"]] = {
+            "target_t": row["target_t"],
             "largest_mine_share": row["largest_mine_share"],
             "largest_mine_country": row["largest_mine_country"] or "",
             "largest_refine_share": row["largest_refine_share"],
@@ -70,7 +71,8 @@ def fast_point_record(data: ModelData, outcome: Outcome, settings: dict, seconds
             values[f"largest_{stage}_share"] = -best[0] / target if best and target > 0 else 0.0
             values[f"largest_{stage}_country"] = best[1] if best else ""
         stock = solution.values.get("stock", {}).get((m, year), 0.0)
-        minerals[m] = {"largest_mine_share": values["largest_mine_share"],
+        minerals[m] = {"target_t": target,
+                       "largest_mine_share": values["largest_mine_share"],
                        "largest_mine_country": values["largest_mine_country"],
                        "largest_refine_share": values["largest_refine_share"],
                        "largest_refine_country": values["largest_refine_country"],
@@ -125,7 +127,7 @@ def sweep_table(records: list[dict], keys: list[str]) -> pd.DataFrame:
         row["mip_gap"] = record["mip_gap"]
         for m in sorted(minerals):
             values = record["minerals"].get(m, {})
-            for field in ("largest_mine_share", "largest_mine_country", "largest_refine_share",
+            for field in ("target_t", "largest_mine_share", "largest_mine_country", "largest_refine_share",
                           "largest_refine_country", "stockpile_t", "stock_days", "unmet_t"):
                 row[f"{m}_{field}"] = values.get(field)
         row["projects_chosen"] = ", ".join(record["projects_chosen"])

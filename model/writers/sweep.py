@@ -66,7 +66,6 @@ def _format_of(column: str) -> str | None:
 
 def write_sweep_xlsx(path: Path, table: pd.DataFrame, keys: list[str], title: str) -> None:
     import openpyxl
-    from openpyxl.chart import LineChart, Reference
     from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
@@ -101,28 +100,62 @@ def write_sweep_xlsx(path: Path, table: pd.DataFrame, keys: list[str], title: st
         chart_sheet.column_dimensions[get_column_letter(j)].width = max(12, min(40, len(name) + 2))
     if len(names) > MAX_SERIES:
         _put(chart_sheet, len(xs) + 3, 1, f"{len(names) - MAX_SERIES} more combinations are in the Sweep sheet")
+    _add_line_chart(chart_sheet, title, keys[0], "annual cost (millions)", len(drawn), len(xs))
+    _targets_sheet(workbook, table, keys)
+    with atomic_path(path) as temporary:
+        workbook.save(temporary)
+
+
+def _add_line_chart(sheet, title: str, x_title: str, y_title: str, series: int, points: int) -> None:
+    """A native line chart of the pivot at the top of ``sheet`` (x in column A, one column per series
+    with its name in row 1), placed below it; explicit colours, since charts carry no cached style."""
+    from openpyxl.chart import LineChart, Reference
+
     chart = LineChart()
     chart.title = title
-    chart.x_axis.title = keys[0]
-    chart.y_axis.title = "annual cost (millions)"
+    chart.x_axis.title = x_title
+    chart.y_axis.title = y_title
     chart.y_axis.number_format = "#,##0"
     chart.height, chart.width = 9, 18
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    data = Reference(chart_sheet, min_col=2, max_col=1 + len(drawn), min_row=1, max_row=1 + len(xs))
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(chart_sheet, min_col=1, min_row=2, max_row=1 + len(xs)))
+    chart.add_data(Reference(sheet, min_col=2, max_col=1 + series, min_row=1, max_row=1 + points),
+                   titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=1 + points))
     for k, line in enumerate(chart.series):
         color = COLORS[k % len(COLORS)]
-        line.graphicalProperties.line.solidFill = color  # explicit: charts carry no cached style
+        line.graphicalProperties.line.solidFill = color
         line.graphicalProperties.line.width = 22000
         line.marker.symbol = "circle"
         line.marker.graphicalProperties.solidFill = color
         line.marker.graphicalProperties.line.solidFill = color
         line.smooth = False
-    chart_sheet.add_chart(chart, f"A{len(xs) + 5}")  # below the data: one printed page
-    with atomic_path(path) as temporary:
-        workbook.save(temporary)
+    sheet.add_chart(chart, f"A{points + 5}")  # below the data: one printed page
+
+
+def _targets_sheet(workbook, table: pd.DataFrame, keys: list[str]) -> None:
+    """When the requirements move with the first setting (a demand sweep), chart each mineral's
+    target against it, in thousand tonnes."""
+    columns = [c for c in table.columns if str(c).endswith("_target_t")]
+    if not columns or len(table) < 2 or all(table[c].nunique(dropna=True) <= 1 for c in columns):
+        return
+    first = keys[0]
+    by_x = table.drop_duplicates(first)
+    xs = list(by_x[first])
+    if all(isinstance(x, (int, float)) for x in xs):
+        by_x = by_x.sort_values(first)
+        xs = list(by_x[first])
+    sheet = workbook.create_sheet("Targets")
+    _put(sheet, 1, 1, first)
+    for j, column in enumerate(columns, start=2):
+        _put(sheet, 1, j, str(column)[: -len("_target_t")])
+    for i in range(2, len(xs) + 2):
+        _put(sheet, i, 1, xs[i - 2] if isinstance(xs[i - 2], (int, float)) else str(xs[i - 2]))
+        for j, column in enumerate(columns, start=2):
+            value = by_x.iloc[i - 2][column]
+            _put(sheet, i, j, None if value is None or value != value else float(value) / 1e3, "#,##0.0")
+    sheet.column_dimensions["A"].width = max(14, len(first) + 2)
+    _add_line_chart(sheet, "Requirement per mineral", first, "target (thousand t a year)", len(columns), len(xs))
 
 
 def write_sweep_png(path: Path, table: pd.DataFrame, keys: list[str], title: str) -> None:
