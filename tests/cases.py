@@ -45,22 +45,24 @@ def write_dataset(folder: Path, tables: dict[str, list[dict]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():
         with open(folder / f"{name}.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(name for row in rows for name in row))  # rows may add optional columns
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
     return folder
 
 
-def make_data(folder: Path, tables: dict, policy: dict | None = None, year: int = 2030):
+def make_data(folder: Path, tables: dict, policy: dict | None = None, year: int = 2030, years: list | None = None):
     write_dataset(folder / "data", {**BASE_TABLES, **tables})
-    document = {"name": "case", "data": "data", "year": year, "policy": {**OPEN_POLICY, **(policy or {})},
+    document = {"name": "case", "data": "data", "policy": {**OPEN_POLICY, **(policy or {})},
                 "solver": {"mip_rel_gap": 0.0}}
+    document.update({"years": years} if years else {"year": year})
     run = parse_run(document, folder / "case.toml")
     return prepare(load_dataset(folder / "data"), run)
 
 
-def solve_case(folder: Path, tables: dict, policy: dict | None = None):
-    data = make_data(folder, tables, policy)
+def solve_case(folder: Path, tables: dict, policy: dict | None = None, years: list | None = None):
+    data = make_data(folder, tables, policy, years=years)
     outcome = solve(data)
     return tidy(data, outcome)
 

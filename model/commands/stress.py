@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from ..errors import InputError, Problem, UsageError
 from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_failed, check_out_folder, default_out, manifest, write_checked
 
@@ -60,11 +62,12 @@ def run(arguments) -> int:
         print(format_summary(results))
         print("error: the run is infeasible; there is no portfolio to stress", file=sys.stderr)
         return EXIT_INFEASIBLE
-    year = max(data.years)
     values = outcome.solution.values
-    stock = {m: values["stock"].get((m, year), 0.0) for m in data.minerals}
     clock = time.perf_counter()
-    results.stress = evaluate(data, portfolio_flows(data, values, year), stock, scenarios, year)
+    # A scenario can strike in any planned year: evaluate it against each year's portfolio.
+    results.stress = pd.concat([evaluate(data, portfolio_flows(data, values, year),
+                                         {m: values["stock"].get((m, year), 0.0) for m in data.minerals},
+                                         scenarios, year) for year in data.years], ignore_index=True)
     wall["stress"] = time.perf_counter() - clock
     report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results))
@@ -105,12 +108,17 @@ def read_portfolio(data, folder: Path):
     if problems:
         raise InputError(problems)
     # A switched route is used when it carries tonnes: its fixed cost is then part of the portfolio.
-    values["use"] = {o: float(values["buy"].get((o, year), 0.0) > 0)
+    values["use"] = {(o, year): float(values["buy"].get((o, year), 0.0) > 0)
                      for o, route in data.routes.items() if route.needs_switch for year in data.years}
-    values["stake"] = {p: float(p in summary.get("projects_chosen", [])) for p in data.projects}
-    values["build"] = {k: float(k in summary.get("plants_built", [])) for k in data.plants}
-    year = max(data.years)
-    values["stock"] = {(m, year): float(entry.get("stockpile_t", 0.0))
-                       for m, entry in summary.get("minerals", {}).items() if m in data.minerals}
+    first = data.years[0]
+    starts = summary.get("project_start_years", {})
+    values["stake"] = {(p, int(starts.get(p, first))): 1.0 for p in summary.get("projects_chosen", [])
+                       if p in data.projects and not data.projects[p].committed}
+    starts = summary.get("plant_start_years", {})
+    values["build"] = {(k, int(starts.get(k, first))): 1.0 for k in summary.get("plants_built", [])
+                       if k in data.plants and not data.plants[k].committed}
+    by_year = {str(max(data.years)): summary.get("minerals", {}), **(summary.get("by_year") or {})}
+    values["stock"] = {(m, int(year)): float(entry.get("stockpile_t", 0.0))
+                       for year, entries in by_year.items() for m, entry in entries.items() if m in data.minerals}
     return Solution(summary.get("status", "optimal"), summary.get("objective"), summary.get("objective_bound"),
                     summary.get("mip_gap"), values=values, termination="read from " + str(folder))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .runfile import STAGES, Run, check_run_against_data, load_run
+from .schema import TABLES_BY_NAME, YEAR
 from .validate import Dataset, load_dataset
 
 # Shortfall penalty when the minerals table leaves it blank (DESIGN.md).
@@ -28,6 +29,11 @@ class Route:
     max_t: float  # t per year
     min_t: float
     fixed_cost: float  # currency per year when used
+    year_from: int | None = None  # the route exists only from/to these years (None: open)
+    year_to: int | None = None
+
+    def active(self, year: int) -> bool:
+        return (self.year_from is None or self.year_from <= year) and (self.year_to is None or year <= self.year_to)
 
     @property
     def needs_switch(self) -> bool:
@@ -47,6 +53,7 @@ class Project:
     capex: float  # currency, once
     life_years: float
     available_from: int
+    committed: bool = False  # signed: on stream from available_from, no capex charge, no budget
 
     def country(self, stage: str) -> str:
         return self.mine_country if stage == "mine" else self.refine_country
@@ -70,6 +77,7 @@ class Mineral:
     shortfall_penalty: float
     existing_stock_t: float
     surge_price_factor: float  # spot price multiple for emergency buys in a disruption
+    max_stock_build_t: float | None = None  # most the stock may grow a year (pathway); None: no limit
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class Plant:
     capex: float
     life_years: float
     fixed_cost: float
+    available_from: int | None = None  # None: from the first planned year
+    committed: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class ModelData:
     offtakes: dict[tuple[str, str], Offtake]  # (p, m)
     recycling: dict[str, Recycling]
     plants: dict[str, Plant]
+    price: dict[tuple[str, int], float]  # (m, t) -> price_index factor
+    feedstock: dict[tuple[str, int], float]  # (m, t) -> recycling_feedstock override
 
     @property
     def policy(self):
@@ -135,6 +147,33 @@ class ModelData:
     def project_available(self, project: str, year: int) -> bool:
         return self.projects[project].available_from <= year
 
+    def routes_in(self, mineral: str, year: int) -> list[str]:
+        """Routes of ``mineral`` that exist in ``year``."""
+        return [o for o in self.routes_of(mineral) if self.routes[o].active(year)]
+
+    def price_factor(self, mineral: str, year: int) -> float:
+        """price_index factor: multiplies market unit costs and the reference price (1 when absent)."""
+        return self.price.get((mineral, year), 1.0)
+
+    def unit_cost(self, option: str, year: int) -> float:
+        route = self.routes[option]
+        return route.unit_cost * self.price_factor(route.mineral, year)
+
+    def reference_price(self, mineral: str, year: int) -> float:
+        return self.minerals[mineral].reference_price * self.price_factor(mineral, year)
+
+    def feedstock_t(self, mineral: str, year: int) -> float:
+        """recycling_feedstock for the year, else recycling.feedstock_t."""
+        return self.feedstock.get((mineral, year), self.recycling[mineral].feedstock_t)
+
+    def plant_from(self, plant: str) -> int:
+        available = self.plants[plant].available_from
+        return self.years[0] if available is None else available
+
+    def discount(self, year: int) -> float:
+        """(1 + discount_rate)^-(t - first year): the weight of year t in the objective."""
+        return (1.0 + self.policy.discount_rate) ** -(year - self.years[0])
+
 
 def prepare(dataset: Dataset, run: Run) -> ModelData:
     """Build the sorted parameter dictionaries for a validated dataset and run."""
@@ -151,7 +190,7 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
             penalty = DEFAULT_PENALTY_MULTIPLE * row["reference_price"]
         minerals[row["mineral"]] = Mineral(row["mineral"], row["unit"], row["reference_price"],
                                            row["holding_cost_rate"], float(penalty), row["existing_stock_t"],
-                                           row["surge_price_factor"])
+                                           row["surge_price_factor"], _blank_to_none(row["max_stock_build_t"]))
     years = tuple(sorted(run.years))
     if run.targets == "derived":
         from .demand import derive
@@ -170,7 +209,9 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
     built = {}
     for attribute, (table, key, cls) in fields.items():
         names = cls.__dataclass_fields__
-        built[attribute] = {row[key]: cls(**{n: row[n] for n in names}) for row in records(table, key)}
+        years_of = {c.name for c in TABLES_BY_NAME[table].columns if c.kind == YEAR}
+        built[attribute] = {row[key]: cls(**{n: _blank_to_none(row[n], n in years_of) for n in names if n in row})
+                            for row in records(table, key)}
     offtakes = {(row["project"], row["mineral"]): Offtake(row["project"], row["mineral"], row["offtake_t"],
                                                            row["unit_cost"], row["min_take"])
                 for row in records("project_offtake", "project,mineral")}
@@ -184,8 +225,17 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
         allies=frozenset(countries.loc[countries["ally"], "country"]),
         conflict=frozenset(countries.loc[countries["conflict_affected"], "country"]),
         offtakes=offtakes,
+        price={(r["mineral"], r["year"]): r["factor"] for r in records("price_index", "mineral,year")},
+        feedstock={(r["mineral"], r["year"]): r["feedstock_t"] for r in records("recycling_feedstock", "mineral,year")},
         **built,
     )
+
+
+def _blank_to_none(value, year: bool = False):
+    """Blank optional cells arrive as None or NaN (pandas makes a year column with blanks float)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return int(value) if year else value
 
 
 def load(run_path: Path, dataset_override: Path | None = None) -> ModelData:

@@ -21,7 +21,7 @@ STOCKPILE_MODES = ("rule", "stochastic")
 
 @dataclass(frozen=True)
 class Key:
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets"
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years"
     default: object
     meaning: str
 
@@ -29,7 +29,8 @@ class Key:
 RUN_KEYS = {
     "name": Key("text", None, "run name; outputs go to runs/out/<name>/"),
     "data": Key("text", None, "dataset: a folder of CSV files or an .xlsx, relative to the run file"),
-    "year": Key("year", None, "the planned year"),
+    "year": Key("year", None, "the planned year (or give years)"),
+    "years": Key("years", None, "consecutive planned years, e.g. [2026, 2027, 2028]: a pathway planned at once"),
     "description": Key("text", "", "free text"),
     "targets": Key("targets", "table", '"table": requirements from the targets table; "derived": computed from '
                                        "demand_drivers, chemistry_mix, battery_chemistries and magnet_content"),
@@ -149,9 +150,13 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         if wrong:
             problem(None, key, wrong, value)
         values[key] = parsed
-    for key in ("name", "data", "year"):
+    for key in ("name", "data"):
         if key not in document:
             problem(None, key, "required key is missing")
+    if ("year" in document) == ("years" in document):
+        problem(None, "years" if "years" in document else "year",
+                "give either year = 2030 or years = [2026, ..., 2035], not both" if "year" in document
+                else "required key is missing (year, or years for a pathway)")
 
     sections: dict[str, dict] = {}
     for section, keys in SECTIONS.items():
@@ -178,7 +183,7 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         path=path,
         name=name,
         data=(path.parent / str(values["data"])).resolve(),
-        years=(int(values["year"]),),
+        years=tuple(values["years"]) if "years" in values else (int(values["year"]),),
         policy=policy,
         solver=SolverOptions(**sections["solver"]),
         description=str(values.get("description", "")),
@@ -209,6 +214,11 @@ def _parse_value(kind: str, value) -> tuple[object, str | None]:
     if kind == "year":
         ok = isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2200
         return (value, None) if ok else (None, "must be a year (an integer)")
+    if kind == "years":
+        ok = (isinstance(value, list) and value
+              and all(isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200 for v in value)
+              and all(b == a + 1 for a, b in zip(value, value[1:])))
+        return (list(value), None) if ok else (None, "must be a list of consecutive years, e.g. [2026, 2027, 2028]")
     if kind == "count":
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
         return (value, None) if ok else (None, "must be a whole number >= 1")

@@ -69,6 +69,8 @@ MINERALS = Table(
         Column("shortfall_penalty", QUANTITY, "penalty per tonne of unmet target (elastic mode)",
                "currency per t", required=False, default=None),  # None: 10 x reference_price
         Column("existing_stock_t", QUANTITY, "stock already held", "t", required=False, default=0.0),
+        Column("max_stock_build_t", QUANTITY, "most the stock can grow from one planned year to the next",
+               "t per year", required=False, default=None),
         Column("surge_price_factor", QUANTITY, "spot price multiple paid for emergency buys during a disruption",
                "multiple of unit cost", required=False, default=3.0),
     ),
@@ -112,6 +114,8 @@ SUPPLY = Table(
         Column("min_t", QUANTITY, "contract minimum if the route is used", "t per year", required=False, default=0.0),
         Column("fixed_cost", QUANTITY, "annual fixed cost if the route is used", "currency per year",
                required=False, default=0.0),
+        Column("year_from", YEAR, "first year the route exists (pathway runs)", required=False, default=None),
+        Column("year_to", YEAR, "last year the route exists (pathway runs)", required=False, default=None),
     ),
     key=("option",),
 )
@@ -127,6 +131,8 @@ PROJECTS = Table(
         Column("capex", QUANTITY, "equity outlay for the stake", "currency"),
         Column("life_years", QUANTITY, "economic life for the capital annuity", "years"),
         Column("available_from", YEAR, "first year the offtake can flow"),
+        Column("committed", BOOL, "already signed: on stream from available_from, no capex, no budget",
+               required=False, default=False),
     ),
     key=("project",),
     required=False,
@@ -169,6 +175,10 @@ RECYCLING_PLANTS = Table(
         Column("life_years", QUANTITY, "economic life for the capital annuity", "years"),
         Column("fixed_cost", QUANTITY, "annual fixed operating cost if built", "currency per year",
                required=False, default=0.0),
+        Column("available_from", YEAR, "first year the plant can run (default: the first planned year)",
+               required=False, default=None),
+        Column("committed", BOOL, "already built or decided: runs from available_from, no capex, no budget",
+               required=False, default=False),
     ),
     key=("plant",),
     required=False,
@@ -188,6 +198,31 @@ DISRUPTIONS = Table(
                "per year"),
     ),
     key=("scenario", "mineral", "stage", "country"),
+    required=False,
+)
+
+PRICE_INDEX = Table(
+    "price_index",
+    "Price path: multiplies a year's market unit costs and reference price of a mineral.",
+    (
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("year", YEAR, "calendar year"),
+        Column("factor", QUANTITY, "multiple of the supply unit_cost and minerals reference_price",
+               required=False, default=1.0),
+    ),
+    key=("mineral", "year"),
+    required=False,
+)
+
+RECYCLING_FEEDSTOCK = Table(
+    "recycling_feedstock",
+    "Recycling feedstock per year, overriding recycling.feedstock_t in that year.",
+    (
+        Column("mineral", ID, "mineral id", references="minerals"),
+        Column("year", YEAR, "calendar year"),
+        Column("feedstock_t", QUANTITY, "contained mineral in collectable scrap", "t per year"),
+    ),
+    key=("mineral", "year"),
     required=False,
 )
 
@@ -270,6 +305,7 @@ OTHER_DEMAND = Table(
 TABLES: tuple[Table, ...] = (
     MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS, DISRUPTIONS,
     BATTERY_CHEMISTRIES, UNIT_CONVERSIONS, DEMAND_DRIVERS, CHEMISTRY_MIX, MAGNET_CONTENT, OTHER_DEMAND,
+    PRICE_INDEX, RECYCLING_FEEDSTOCK,
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

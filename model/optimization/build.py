@@ -63,23 +63,32 @@ def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
 
 
 def define_sets(model, data: ModelData) -> None:
+    """Sparse, sorted index sets: only the (route, year) pairs that exist, only the start years
+    a project or plant can have (from available_from on; none when committed)."""
     model.T = pyo.Set(initialize=data.years, ordered=True)
     model.M = pyo.Set(initialize=sorted(data.minerals), ordered=True)
-    model.O = pyo.Set(initialize=sorted(data.routes), ordered=True)
-    model.O_switch = pyo.Set(initialize=sorted(o for o, r in data.routes.items() if r.needs_switch), ordered=True)
-    model.P = pyo.Set(initialize=sorted(data.projects), ordered=True)
+    active = [(o, t) for o in sorted(data.routes) for t in data.years if data.routes[o].active(t)]
+    model.active_routes = set(active)
+    model.OT = pyo.Set(initialize=active, dimen=2, ordered=True)
+    model.OT_switch = pyo.Set(initialize=[(o, t) for o, t in active if data.routes[o].needs_switch], dimen=2,
+                              ordered=True)
     model.PM = pyo.Set(dimen=2, initialize=sorted(data.offtakes), ordered=True)
-    model.K = pyo.Set(initialize=sorted(data.plants), ordered=True)
+    model.PT = pyo.Set(initialize=[(p, t) for p in sorted(data.projects) for t in data.years
+                                   if not data.projects[p].committed and t >= data.projects[p].available_from],
+                       dimen=2, ordered=True)
+    model.KT = pyo.Set(initialize=[(k, t) for k in sorted(data.plants) for t in data.years
+                                   if not data.plants[k].committed and t >= data.plant_from(k)],
+                       dimen=2, ordered=True)
     model.R = pyo.Set(initialize=sorted(data.recycling), ordered=True)  # minerals with feedstock
 
 
 def define_variables(model, data: ModelData) -> None:
-    model.buy = pyo.Var(model.O, model.T, within=pyo.NonNegativeReals)
-    model.use = pyo.Var(model.O_switch, within=pyo.Binary)
-    model.stake = pyo.Var(model.P, within=pyo.Binary)
+    model.buy = pyo.Var(model.OT, within=pyo.NonNegativeReals)
+    model.use = pyo.Var(model.OT_switch, within=pyo.Binary)
+    model.stake = pyo.Var(model.PT, within=pyo.Binary)  # y[p,t]: offtake from p starts in year t
     model.offtake = pyo.Var(model.PM, model.T, within=pyo.NonNegativeReals)
     model.stock = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
-    model.build = pyo.Var(model.K, within=pyo.Binary)
+    model.build = pyo.Var(model.KT, within=pyo.Binary)  # b[k,t]: plant k runs from year t
     model.feed = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
     model.recycled = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
     # The slacks exist in both modes and are fixed at zero in the strict one, so
@@ -94,8 +103,22 @@ def define_variables(model, data: ModelData) -> None:
 
 def supply_of(model, data: ModelData, mineral: str, year: int):
     """Market plus equity flow of ``mineral`` in ``year`` (foreign-sourced tonnes)."""
-    return (sum(model.buy[o, year] for o in data.routes_of(mineral))
+    return (sum(model.buy[o, year] for o in data.routes_in(mineral, year))
             + sum(model.offtake[p, m, year] for p, m in data.offtakes_of(mineral)))
+
+
+def project_built(model, data: ModelData, project: str, year: int):
+    """B[p,t] = sum_{tau <= t} y[p,tau]; 1 from max(first year, available_from) on when committed."""
+    if data.projects[project].committed:
+        return 1.0 if year >= max(data.years[0], data.projects[project].available_from) else 0.0
+    return sum(model.stake[project, tau] for tau in data.years if tau <= year and (project, tau) in model.PT)
+
+
+def plant_built(model, data: ModelData, plant: str, year: int):
+    """Built plants, as ``project_built``."""
+    if data.plants[plant].committed:
+        return 1.0 if year >= max(data.years[0], data.plant_from(plant)) else 0.0
+    return sum(model.build[plant, tau] for tau in data.years if tau <= year and (plant, tau) in model.KT)
 
 
 def recycled_of(model, mineral: str, year: int):
@@ -106,7 +129,7 @@ def flow_of(model, flow, year: int):
     """x[o,t] for a route id, q[p,m,t] for an offtake (p, m)."""
     if isinstance(flow, tuple):
         return model.offtake[flow[0], flow[1], year]
-    return model.buy[flow, year]
+    return model.buy[flow, year] if (flow, year) in model.active_routes else 0.0
 
 
 def _nontrivial(rule):
@@ -151,52 +174,64 @@ def define_country_cap(model, data: ModelData) -> None:
 
 
 def define_route_bounds(model, data: ModelData) -> None:
-    """Family 3, market routes: x[o] <= max_t[o]; with a switch, min_t z <= x <= max_t z."""
+    """Family 3, market routes, in each year t the route exists (year_from <= t <= year_to):
+    x[o,t] <= max_t[o]; with a switch, min_t z[o,t] <= x[o,t] <= max_t z[o,t]."""
 
     def upper(model, o, t):
         route = data.routes[o]
-        if o in model.O_switch:
-            return model.buy[o, t] <= route.max_t * model.use[o]
+        if (o, t) in model.OT_switch:
+            return model.buy[o, t] <= route.max_t * model.use[o, t]
         return model.buy[o, t] <= route.max_t
 
     def lower(model, o, t):
-        return model.buy[o, t] >= data.routes[o].min_t * model.use[o]
+        return model.buy[o, t] >= data.routes[o].min_t * model.use[o, t]
 
-    model.route_max = pyo.Constraint(model.O, model.T, rule=_nontrivial(upper))
-    switched_with_minimum = [(o, t) for o in model.O_switch if data.routes[o].min_t > 0 for t in data.years]
+    model.route_max = pyo.Constraint(model.OT, rule=_nontrivial(upper))
+    switched_with_minimum = [(o, t) for o, t in model.OT_switch if data.routes[o].min_t > 0]
     model.route_min = pyo.Constraint(pyo.Set(initialize=switched_with_minimum, dimen=2, ordered=True), rule=_nontrivial(lower))
 
 
 def define_equity(model, data: ModelData) -> None:
-    """Family 4, equity: min_take * offtake * y[p] <= q[p,m] <= offtake * y[p];
-    y[p] = 0 when available_from[p] > t (the project is not on stream)."""
+    """Family 4, equity, with B[p,t] = sum_{tau <= t} y[p,tau] (built by year t):
+
+        min_take * offtake * B[p,t] <= q[p,m,t] <= offtake * B[p,t],   sum_t y[p,t] <= 1
+
+    y[p,t] exists only for t >= available_from[p], so a project not on stream
+    by a year cannot deliver in it.  A committed project has B = 1 from
+    max(first year, available_from) on.  With one year, B[p] = y[p].
+    """
 
     def upper(model, p, m, t):
-        return model.offtake[p, m, t] <= data.offtakes[p, m].offtake_t * model.stake[p]
+        return model.offtake[p, m, t] <= data.offtakes[p, m].offtake_t * project_built(model, data, p, t)
 
     def lower(model, p, m, t):
         offtake = data.offtakes[p, m]
-        return model.offtake[p, m, t] >= offtake.min_take * offtake.offtake_t * model.stake[p]
+        return model.offtake[p, m, t] >= offtake.min_take * offtake.offtake_t * project_built(model, data, p, t)
 
     model.offtake_max = pyo.Constraint(model.PM, model.T, rule=_nontrivial(upper))
     take_or_pay = [(p, m, t) for (p, m), o in sorted(data.offtakes.items()) if o.min_take > 0 for t in data.years]
     model.offtake_min = pyo.Constraint(pyo.Set(initialize=take_or_pay, dimen=3, ordered=True), rule=_nontrivial(lower))
-    last_year = max(data.years)
-    for p in model.P:
-        if not data.project_available(p, last_year):
-            model.stake[p].fix(0)
+    starts = sorted({p for p, _ in model.PT})
+    model.start_once = pyo.Constraint(
+        pyo.Set(initialize=[p for p in starts if sum(1 for q, _ in model.PT if q == p) > 1], ordered=True),
+        rule=lambda model, p: sum(model.stake[p, t] for t in data.years if (p, t) in model.PT) <= 1)
+    plants = sorted({k for k, _ in model.KT})
+    model.plant_once = pyo.Constraint(
+        pyo.Set(initialize=[k for k in plants if sum(1 for q, _ in model.KT if q == k) > 1], ordered=True),
+        rule=lambda model, k: sum(model.build[k, t] for t in data.years if (k, t) in model.KT) <= 1)
 
 
 def define_recycling(model, data: ModelData) -> None:
-    """Family 5, recycling: r[m] <= recovery[m] f[m]; f[m] <= feedstock[m];
-    sum_m f[m] <= sum_k capacity[k] b[k]; r[m] (+ gap) >= share[m] * target[m]."""
+    """Family 5, recycling, per year t: r[m] <= recovery[m] f[m]; f[m] <= feedstock[m,t];
+    sum_m f[m] <= sum_k capacity[k] B[k,t] (plants built by t); r[m] (+ gap) >= share[m] * target[m]."""
     model.recovery = pyo.Constraint(
         model.R, model.T, rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
     model.feedstock = pyo.Constraint(
-        model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.recycling[m].feedstock_t)
+        model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.feedstock_t(m, t))
     model.plant_capacity = pyo.Constraint(
         model.T, rule=_nontrivial(lambda model, t: sum(model.feed[m, t] for m in model.R)
-                                  <= sum(data.plants[k].capacity_t * model.build[k] for k in model.K)))
+                                  <= sum(data.plants[k].capacity_t * plant_built(model, data, k, t)
+                                         for k in sorted(data.plants))))
 
     shares = data.policy.min_recycling_share
     index = [(m, t) for m in sorted(shares) if shares[m] > 0 for t in data.years]
@@ -217,6 +252,7 @@ def define_stockpile(model, data: ModelData) -> None:
     stockpile_days; plus the floor s[m] >= stockpile_min_days/365 * target[m].
     With stockpile_mode = "stochastic" the rule is dropped (the floor stays):
     ``define_recourse`` prices the stock against the disruption scenarios.
+    Stock moves: s[m,t] - s[m,t-1] <= max_stock_build_t[m], with s[m, first-1] = existing_stock_t.
     """
     days = data.policy.stockpile_days
     # In stochastic mode the scenarios size the stock instead of the rule.
@@ -234,15 +270,27 @@ def define_stockpile(model, data: ModelData) -> None:
         pyo.Set(initialize=floor_index, dimen=2, ordered=True),
         rule=lambda model, m, t: model.stock[m, t] >= min_days / 365.0 * data.target[m, t])
 
+    limited = [(m, t) for m in sorted(data.minerals) if data.minerals[m].max_stock_build_t is not None
+               for t in data.years]
+
+    def build_limit(model, m, t):
+        before = model.stock[m, t - 1] if t > data.years[0] else data.minerals[m].existing_stock_t
+        return model.stock[m, t] - before <= data.minerals[m].max_stock_build_t
+
+    model.stock_build = pyo.Constraint(pyo.Set(initialize=limited, dimen=2, ordered=True), rule=_nontrivial(build_limit))
+
 
 def define_budget(model, data: ModelData) -> None:
-    """Family 7, investment budget: sum_p capex[p] y[p] + sum_k capex[k] b[k] <= budget."""
+    """Family 7, investment budget, each capex counted once over the horizon (committed ones are sunk):
+
+        sum_{p,t} capex[p] y[p,t] + sum_{k,t} capex[k] b[k,t] <= budget
+    """
     budget = data.policy.investment_budget
-    if budget is None or not (data.projects or data.plants):
+    if budget is None or not (len(model.PT) or len(model.KT)):
         model.budget = pyo.Constraint(rule=lambda model: pyo.Constraint.Skip)
         return
-    model.budget = pyo.Constraint(expr=sum(data.projects[p].capex * model.stake[p] for p in model.P)
-                                  + sum(data.plants[k].capex * model.build[k] for k in model.K) <= budget)
+    model.budget = pyo.Constraint(expr=sum(data.projects[p].capex * model.stake[p, t] for p, t in model.PT)
+                                  + sum(data.plants[k].capex * model.build[k, t] for k, t in model.KT) <= budget)
 
 
 def define_policy_limits(model, data: ModelData) -> None:
@@ -321,8 +369,8 @@ def define_recourse(model, data: ModelData) -> None:
     events = sorted(lost)
     model.S = pyo.Set(initialize=sorted(model.scenario_probability), ordered=True)
     model.E = pyo.Set(initialize=[(m, s, t) for m, s in events for t in data.years], dimen=3, ordered=True)
-    model.EO = pyo.Set(initialize=[(o, s, t) for m, s in events for o in spare[m, s] for t in data.years],
-                       dimen=3, ordered=True)
+    model.EO = pyo.Set(initialize=[(o, s, t) for m, s in events for t in data.years for o in spare[m, s]
+                                   if (o, t) in model.active_routes], dimen=3, ordered=True)
     model.draw = pyo.Var(model.E, within=pyo.NonNegativeReals)
     model.emergency = pyo.Var(model.EO, within=pyo.NonNegativeReals)
     model.unmet = pyo.Var(model.E, within=pyo.NonNegativeReals)
@@ -337,12 +385,13 @@ def define_recourse(model, data: ModelData) -> None:
 
     def cover(model, m, s, t):
         loss = sum(a * flow_of(model, e, t) for e, a in lost[m, s].items())
-        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - sum(model.emergency[o, s, t] for o in spare[m, s])
+        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - sum(
+            model.emergency[o, s, t] for o in spare[m, s] if (o, t) in model.active_routes)
 
     model.event_balance = pyo.Constraint(model.E, rule=cover)
 
-    def unit_cost(flow) -> float:
-        return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.routes[flow].unit_cost
+    def unit_cost(flow, t) -> float:
+        return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.unit_cost(flow, t)
 
     def recourse_cost(model, s, t):
         cost = 0.0
@@ -350,23 +399,24 @@ def define_recourse(model, data: ModelData) -> None:
             if name != s:
                 continue
             mineral = data.minerals[m]
-            cost += (sum(mineral.surge_price_factor * data.routes[o].unit_cost * model.emergency[o, s, t]
-                         for o in spare[m, s])
-                     + mineral.reference_price * model.draw[m, s, t]
+            cost += (sum(mineral.surge_price_factor * data.unit_cost(o, t) * model.emergency[o, s, t]
+                         for o in spare[m, s] if (o, t) in model.active_routes)
+                     + data.reference_price(m, t) * model.draw[m, s, t]
                      + mineral.shortfall_penalty * model.unmet[m, s, t]
-                     - sum(a * unit_cost(e) * flow_of(model, e, t) for e, a in lost[m, s].items()))
+                     - sum(a * unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, s].items()))
         return cost
 
     model.recourse_cost = pyo.Expression(model.S, model.T, rule=recourse_cost)
 
 
 def define_objective(model, data: ModelData) -> None:
-    """Minimize annual cost, summed from each lever's contribution ``model.cost[lever, t]``:
+    """Minimize sum_t (1 + discount_rate)^-(t - first year) cost[t], each year's cost summed from
+    each lever's contribution ``model.cost[lever, t]`` (one year: just the annual cost):
 
-    - market: sum_o unit_cost[o] x[o] + fixed_cost[o] z[o]
-    - equity: sum_p crf(p) capex[p] y[p] + sum_{p,m} unit_cost[p,m] q[p,m]
-    - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) b[k] + sum_m unit_cost[m] f[m]
-    - stockpile: sum_m holding_cost_rate[m] reference_price[m] s[m]
+    - market: sum_o price_index[m,t] unit_cost[o] x[o,t] + fixed_cost[o] z[o,t]
+    - equity: sum_p crf(p) capex[p] B[p,t] + sum_{p,m} unit_cost[p,m] q[p,m,t]   (no capex if committed)
+    - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) B[k,t] + sum_m unit_cost[m] f[m,t]
+    - stockpile: sum_m holding_cost_rate[m] price_index[m,t] reference_price[m] s[m,t]
     - recourse: sum_s probability[s] R[s]   (stochastic mode only, see define_recourse)
     - shortfall: sum_m shortfall_penalty[m] (u[m] + gaps)   (elastic mode only)
 
@@ -375,21 +425,23 @@ def define_objective(model, data: ModelData) -> None:
     rate = data.policy.discount_rate
 
     def market(t):
-        return (sum(data.routes[o].unit_cost * model.buy[o, t] for o in model.O)
-                + sum(data.routes[o].fixed_cost * model.use[o] for o in model.O_switch))
+        return (sum(data.unit_cost(o, tt) * model.buy[o, tt] for o, tt in model.OT if tt == t)
+                + sum(data.routes[o].fixed_cost * model.use[o, tt] for o, tt in model.OT_switch if tt == t))
+
+    def annuity(asset) -> float:  # sunk when committed
+        return 0.0 if asset.committed else capital_recovery_factor(rate, asset.life_years) * asset.capex
 
     def equity(t):
-        return (sum(capital_recovery_factor(rate, data.projects[p].life_years) * data.projects[p].capex * model.stake[p]
-                    for p in model.P)
+        return (sum(annuity(data.projects[p]) * project_built(model, data, p, t) for p in sorted(data.projects))
                 + sum(data.offtakes[p, m].unit_cost * model.offtake[p, m, t] for p, m in model.PM))
 
     def recycling(t):
-        plants = sum((capital_recovery_factor(rate, data.plants[k].life_years) * data.plants[k].capex
-                      + data.plants[k].fixed_cost) * model.build[k] for k in model.K)
+        plants = sum((annuity(data.plants[k]) + data.plants[k].fixed_cost) * plant_built(model, data, k, t)
+                     for k in sorted(data.plants))
         return plants + sum(data.recycling[m].unit_cost * model.feed[m, t] for m in model.R)
 
     def stockpile(t):
-        return sum(data.minerals[m].holding_cost_rate * data.minerals[m].reference_price * model.stock[m, t]
+        return sum(data.minerals[m].holding_cost_rate * data.reference_price(m, t) * model.stock[m, t]
                    for m in model.M)
 
     def shortfall(t):
@@ -405,5 +457,5 @@ def define_objective(model, data: ModelData) -> None:
                      "stockpile": stockpile, "recourse": recourse, "shortfall": shortfall}
     model.cost = pyo.Expression(pyo.Set(initialize=LEVERS, ordered=True), model.T,
                                 rule=lambda model, lever, t: contributions[lever](t))
-    model.objective = pyo.Objective(expr=sum(model.cost[lever, t] for lever in LEVERS for t in model.T),
-                                    sense=pyo.minimize)
+    model.objective = pyo.Objective(
+        expr=sum(data.discount(t) * model.cost[lever, t] for lever in LEVERS for t in model.T), sense=pyo.minimize)

@@ -126,7 +126,8 @@ def _target_rows(model, data: ModelData, duals) -> list[dict]:
     rows = []
     for (m, t), con in model.target.items():
         upper = _rhs_sign(con) < 0  # stated as -supply <= -target
-        value = -duals.get(con, 0.0) if upper else duals.get(con, 0.0)
+        # The objective weighs year t by its discount factor: undo it for an annual cost of year t.
+        value = (-duals.get(con, 0.0) if upper else duals.get(con, 0.0)) / data.discount(t)
         supplied = pyo.value(con.body) * (-1 if upper else 1)
         rows.append(_row("target", t, m, limit=data.target[m, t], level=supplied, value=_clean(value)))
     return rows
@@ -146,7 +147,7 @@ def _cap_rows(model, data: ModelData, duals) -> list[dict]:
         dual = duals.get(con, 0.0)
         # d cost / d cap = dual * target for "flows <= cap*target"; the mirrored row flips the sign.
         d_cost_d_cap = dual * data.target[m, t] * (1.0 if _rhs_sign(con) < 0 else -1.0)
-        saved = _clean(-d_cost_d_cap / 100.0)
+        saved = _clean(-d_cost_d_cap / 100.0 / data.discount(t))
         if saved <= 0:
             continue
         target = data.target[m, t]
@@ -174,7 +175,7 @@ def _stockpile_rows(model, data: ModelData, duals) -> list[dict]:
         # body is +-(s - days/365 F); the coefficient of s tells which.
         stock_coefficient = _coefficient(con, model.stock[m, t])
         body_slope = -stock_coefficient * flow / 365.0  # d body / d days
-        price[m, t] += -dual * body_slope
+        price[m, t] += -dual * body_slope / data.discount(t)
     for (m, t), value in price.items():
         rows.append(_row("stockpile_days", t, m, limit=days, level=_stock_days(model, data, m, t), value=_clean(value)))
     return rows
@@ -202,8 +203,8 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float) -> lis
     budget = data.policy.investment_budget
     if budget is None or not (data.projects or data.plants):
         return []
-    used_now = (sum(data.projects[p].capex * pyo.value(model.stake[p]) for p in model.P)
-                + sum(data.plants[k].capex * pyo.value(model.build[k]) for k in model.K))
+    used_now = (sum(data.projects[p].capex * pyo.value(model.stake[p, t]) for p, t in model.PT)
+                + sum(data.plants[k].capex * pyo.value(model.build[k, t]) for k, t in model.KT))
     free = replace(data, run=replace(data.run, policy=replace(data.policy, investment_budget=None)))
     model = build_model(free)
     try:
@@ -213,8 +214,8 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float) -> lis
     year = max(data.years)
     if solution.status == "infeasible" or solution.objective is None:
         return []
-    capex = (sum(data.projects[p].capex * solution.values["stake"].get(p, 0.0) for p in data.projects)
-             + sum(data.plants[k].capex * solution.values["build"].get(k, 0.0) for k in data.plants))
+    capex = (sum(data.projects[p[0]].capex * value for p, value in solution.values["stake"].items())
+             + sum(data.plants[k[0]].capex * value for k, value in solution.values["build"].items()))
     saved = objective - solution.objective
     extra = capex - budget
     # Both solves stop within mip_rel_gap: a smaller difference is solver tolerance, not the budget.

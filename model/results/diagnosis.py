@@ -14,6 +14,7 @@ import pandas as pd
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from ..optimization.solve import Solution
+from .tables import built_in, start_year
 
 # Tonnes within this fraction of a bound count as at the bound.
 AT_BOUND = 1e-6
@@ -26,12 +27,12 @@ def _at(value: float, bound: float) -> bool:
 def diagnose(data: ModelData, solution: Solution, flows: pd.DataFrame, shares: pd.DataFrame) -> list[dict]:
     values = solution.values
     report = []
-    budget_used = (sum(p.capex * values["stake"].get(name, 0.0) for name, p in data.projects.items())
-                   + sum(k.capex * values["build"].get(name, 0.0) for name, k in data.plants.items()))
+    budget_used = (sum(data.projects[p].capex * v for (p, _), v in values["stake"].items())
+                   + sum(data.plants[k].capex * v for (k, _), v in values["build"].items()))
     budget = data.policy.investment_budget
     budget_binds = budget is not None and any(
-        values["stake"].get(name, 0.0) < 0.5 and budget_used + p.capex > budget * (1 + AT_BOUND)
-        for name, p in data.projects.items() if data.project_available(name, max(data.years)))
+        start_year(data, values, "stake", name) is None and budget_used + p.capex > budget * (1 + AT_BOUND)
+        for name, p in data.projects.items() if data.project_available(name, max(data.years)) and not p.committed)
     for t in data.years:
         for m in data.minerals:
             unmet = values["shortfall"].get((m, t), 0.0)
@@ -42,17 +43,16 @@ def diagnose(data: ModelData, solution: Solution, flows: pd.DataFrame, shares: p
             report.append(dict(year=t, mineral=m, target_t=data.target[m, t], unmet_t=unmet,
                                recycling_floor_unmet_t=recycling_gap,
                                ally_floor_unmet_t={g: v for g, v in ally_gaps.items() if v > 0},
-                               available_t=_available(data, m),
+                               available_t=_available(data, m, t),
                                binding=_binding_limits(data, values, shares, m, t, budget_binds, budget_used)))
     return report
 
 
-def _available(data: ModelData, m: str) -> float:
-    """Most tonnes any portfolio could bring, ignoring caps and budget."""
-    year = max(data.years)
-    routes = sum(data.routes[o].max_t for o in data.routes_of(m))
+def _available(data: ModelData, m: str, year: int) -> float:
+    """Most tonnes any portfolio could bring in ``year``, ignoring caps and budget."""
+    routes = sum(data.routes[o].max_t for o in data.routes_in(m, year))
     equity = sum(data.offtakes[pm].offtake_t for pm in data.offtakes_of(m) if data.project_available(pm[0], year))
-    recycling = data.recycling[m].feedstock_t * data.recycling[m].recovery_rate if m in data.recycling else 0.0
+    recycling = data.feedstock_t(m, year) * data.recycling[m].recovery_rate if m in data.recycling else 0.0
     return routes + equity + recycling
 
 
@@ -62,7 +62,7 @@ def _binding_limits(data, values, shares, m, t, budget_binds, budget_used) -> li
     for row in capped.itertuples():
         limits.append(f"country cap {row.country} at the {row.stage} stage: {row.tonnes:,.0f} t = "
                       f"{row.cap:.0%} of the target")
-    at_max = [o for o in data.routes_of(m) if _at(values["buy"].get((o, t), 0.0), data.routes[o].max_t)]
+    at_max = [o for o in data.routes_in(m, t) if _at(values["buy"].get((o, t), 0.0), data.routes[o].max_t)]
     if at_max:
         limits.append("route maximum reached on " + ", ".join(
             f"{o} ({data.routes[o].max_t:,.0f} t)" for o in at_max))
@@ -75,9 +75,9 @@ def _binding_limits(data, values, shares, m, t, budget_binds, budget_used) -> li
             f"{p} (from {data.projects[p].available_from})" for p in late))
     if m in data.recycling:
         feed = values["feed"].get((m, t), 0.0)
-        if _at(feed, data.recycling[m].feedstock_t):
-            limits.append(f"recycling feedstock exhausted ({data.recycling[m].feedstock_t:,.0f} t)")
-        capacity = sum(k.capacity_t * values["build"].get(name, 0.0) for name, k in data.plants.items())
+        if _at(feed, data.feedstock_t(m, t)):
+            limits.append(f"recycling feedstock exhausted ({data.feedstock_t(m, t):,.0f} t)")
+        capacity = sum(k.capacity_t for name, k in data.plants.items() if built_in(data, values, "build", name, t))
         if capacity > 0 and _at(sum(values["feed"].get((mm, t), 0.0) for mm in data.recycling), capacity):
             limits.append(f"recycling plant capacity full ({capacity:,.0f} t)")
     if budget_binds:

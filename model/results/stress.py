@@ -41,11 +41,11 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
             mineral = data.minerals[m]
             hit = {e: a for e, a in fractions.items() if a > 0 and _mineral(data, e) == m}
             lost = sum(a * flows.get(e, 0.0) for e, a in hit.items())
-            options = [(mineral.reference_price, 0, "stock", stock.get(m, 0.0))]
-            for o in data.routes_of(m):
+            options = [(data.reference_price(m, year), 0, "stock", stock.get(m, 0.0))]
+            for o in data.routes_in(m, year):
                 if fractions.get(o, 0.0) == 0:
                     spare = max(0.0, data.routes[o].max_t - flows.get(o, 0.0)) * days / 365.0
-                    options.append((mineral.surge_price_factor * data.routes[o].unit_cost, 1, o, spare))
+                    options.append((mineral.surge_price_factor * data.unit_cost(o, year), 1, o, spare))
             remaining = lost
             drawn = emergency = emergency_cost = 0.0
             for price, _, name, capacity in sorted(options):
@@ -59,8 +59,8 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
                     emergency += take
                     emergency_cost += price * take
             unmet = max(0.0, remaining)
-            saving = sum(a * _unit_cost(data, e) * flows.get(e, 0.0) for e, a in hit.items())
-            replenish = mineral.reference_price * drawn
+            saving = sum(a * _unit_cost(data, e, year) * flows.get(e, 0.0) for e, a in hit.items())
+            replenish = data.reference_price(m, year) * drawn
             penalty = mineral.shortfall_penalty * unmet
             rows.append(dict(
                 scenario=scenario.name, probability=scenario.probability, year=year, mineral=m, duration_days=days,
@@ -71,8 +71,11 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def expected(stress: pd.DataFrame) -> dict[str, float]:
-    """Probability-weighted unmet tonnes and extra cost over the scenarios."""
+def expected(stress: pd.DataFrame, year: int | None = None) -> dict[str, float]:
+    """Probability-weighted unmet tonnes and extra cost a year over the scenarios, in ``year``
+    (default: the last year stressed)."""
+    if len(stress):
+        stress = stress[stress["year"] == (year if year is not None else stress["year"].max())]
     weighted = stress.assign(unmet=stress["unmet_t"] * stress["probability"],
                              cost=stress["extra_cost"] * stress["probability"])
     return {"expected_unmet_t": float(weighted["unmet"].sum()), "expected_extra_cost": float(weighted["cost"].sum())}
@@ -82,5 +85,5 @@ def _mineral(data: ModelData, flow) -> str:
     return flow[1] if isinstance(flow, tuple) else data.routes[flow].mineral
 
 
-def _unit_cost(data: ModelData, flow) -> float:
-    return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.routes[flow].unit_cost
+def _unit_cost(data: ModelData, flow, year: int) -> float:
+    return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.unit_cost(flow, year)

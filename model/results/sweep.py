@@ -12,7 +12,7 @@ import pandas as pd
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from ..optimization.solve import Outcome
-from .tables import Results, cost_table, flow_table
+from .tables import Results, cost_table, flow_table, start_year
 
 # Point statuses besides the solve statuses: no incumbent within the time limit.
 NO_SOLUTION = "no_solution"
@@ -81,7 +81,6 @@ def fast_point_record(data: ModelData, outcome: Outcome, settings: dict, seconds
                        "unmet_t": solution.values.get("shortfall", {}).get((m, year), 0.0)}
     costs = cost_table(data, solution, flows)
     by_lever = {lever: float(cost) for lever, cost in costs.groupby("lever", sort=False)["cost"].sum().items()}
-    stakes, builds = solution.values.get("stake", {}), solution.values.get("build", {})
     return {
         "settings": settings,
         "status": outcome.status,
@@ -89,8 +88,10 @@ def fast_point_record(data: ModelData, outcome: Outcome, settings: dict, seconds
         "mip_gap": None if elastic else solution.mip_gap,
         "cost_by_lever": {} if elastic else by_lever,
         "minerals": dict(sorted(minerals.items())),
-        "projects_chosen": [] if elastic else [p for p in data.projects if stakes.get(p, 0.0) > 0.5],
-        "plants_built": [] if elastic else [k for k in data.plants if builds.get(k, 0.0) > 0.5],
+        "projects_chosen": [] if elastic else [p for p in data.projects
+                                               if start_year(data, solution.values, "stake", p) is not None],
+        "plants_built": [] if elastic else [k for k in data.plants
+                                            if start_year(data, solution.values, "build", k) is not None],
         "seconds": seconds,
     }
 

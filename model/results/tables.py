@@ -54,11 +54,42 @@ class Results:
 
     @property
     def cost_by_lever(self) -> dict[str, float]:
-        return {lever: float(cost) for lever, cost in self.costs.groupby("lever", sort=False)["cost"].sum().items()}
+        """Cost by lever as the objective counts it: each year's cost times its discount factor
+        (one planned year: the annual cost)."""
+        weighted = self.costs["cost"] * self.costs["discount_factor"]
+        return {lever: float(cost) for lever, cost in weighted.groupby(self.costs["lever"], sort=False).sum().items()}
+
+    def cost_by_year(self) -> dict[int, dict[str, float]]:
+        """Undiscounted annual cost by lever, per planned year."""
+        return {int(year): {lever: float(cost) for lever, cost in group.groupby("lever", sort=False)["cost"].sum().items()}
+                for year, group in self.costs.groupby("year")}
 
 
 def _value(solution: Solution, name: str, index, default: float = 0.0) -> float:
     return solution.values.get(name, {}).get(index, default)
+
+
+def start_year(data: ModelData, values: dict, kind: str, name: str) -> int | None:
+    """The year a project (kind "stake") or plant ("build") comes on stream; None when never.
+
+    A committed asset starts at max(first planned year, available_from).
+    """
+    asset = data.projects[name] if kind == "stake" else data.plants[name]
+    if asset.committed:
+        begin = max(data.years[0], asset.available_from if kind == "stake" else data.plant_from(name))
+        return begin if begin <= data.years[-1] else None
+    started = [t for (n, t), value in values.get(kind, {}).items() if n == name and value > 0.5]
+    return min(started) if started else None
+
+
+def built_in(data: ModelData, values: dict, kind: str, name: str, year: int) -> bool:
+    begin = start_year(data, values, kind, name)
+    return begin is not None and begin <= year
+
+
+def annual_capital_cost(data: ModelData, asset) -> float:
+    """Capex annuity of a project or plant; sunk (zero) when committed."""
+    return 0.0 if asset.committed else capital_recovery_factor(data.policy.discount_rate, asset.life_years) * asset.capex
 
 
 def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
@@ -71,20 +102,20 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     to feed.  So the flows' costs plus the stock carrying cost (and penalties)
     add up to the objective.
     """
-    rate = data.policy.discount_rate
+    values = solution.values
     rows = []
     for t in data.years:
         for o, route in data.routes.items():
             tonnes = _value(solution, "buy", (o, t))
             if tonnes > 0:
-                fixed = route.fixed_cost * _value(solution, "use", o) if route.needs_switch else 0.0
+                fixed = route.fixed_cost * _value(solution, "use", (o, t)) if route.needs_switch else 0.0
                 rows.append(dict(year=t, mineral=route.mineral, source_type="market", source_id=o,
                                  mine_country=route.mine_country, refine_country=route.refine_country,
-                                 tonnes=tonnes, cost=route.unit_cost * tonnes + fixed))
+                                 tonnes=tonnes, cost=data.unit_cost(o, t) * tonnes + fixed))
         for p, project in data.projects.items():
             taken = {m: _value(solution, "offtake", (p, m, t)) for (pp, m) in data.offtakes if pp == p}
             worth = {m: q * data.minerals[m].reference_price for m, q in taken.items()}
-            annuity = capital_recovery_factor(rate, project.life_years) * project.capex * _value(solution, "stake", p)
+            annuity = annual_capital_cost(data, project) * built_in(data, values, "stake", p, t)
             for m, tonnes in taken.items():
                 if tonnes > 0:
                     share = worth[m] / sum(worth.values()) if sum(worth.values()) > 0 else 0.0
@@ -92,8 +123,8 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
                                      mine_country=project.mine_country, refine_country=project.refine_country,
                                      tonnes=tonnes, cost=data.offtakes[p, m].unit_cost * tonnes + share * annuity))
         feeds = {m: _value(solution, "feed", (m, t)) for m in data.recycling}
-        plant_cost = sum((capital_recovery_factor(rate, k.life_years) * k.capex + k.fixed_cost)
-                         * _value(solution, "build", name) for name, k in data.plants.items())
+        plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
+                         for name, k in data.plants.items())
         for m, recycling in data.recycling.items():
             tonnes = _value(solution, "recycled", (m, t))
             if tonnes > 0 or feeds[m] > 0:
@@ -163,23 +194,26 @@ def mineral_table(data: ModelData, solution: Solution, flows: pd.DataFrame, shar
 
 
 def project_table(data: ModelData, solution: Solution) -> pd.DataFrame:
-    rate = data.policy.discount_rate
+    """Per project: chosen or not, its start year, capex (sunk when committed), and the last
+    planned year's offtake against the entitlement."""
     rows = []
+    last = data.years[-1]
     for p, project in data.projects.items():
-        chosen = _value(solution, "stake", p) > 0.5
-        annuity = capital_recovery_factor(rate, project.life_years) * project.capex
+        begin = start_year(data, solution.values, "stake", p)
         offtakes = [(m, o) for (pp, m), o in data.offtakes.items() if pp == p]
-        row = dict(project=p, name=project.name, mine_country=project.mine_country,
-                   refine_country=project.refine_country, available_from=project.available_from,
-                   available=data.project_available(p, max(data.years)), chosen=chosen, capex=project.capex,
-                   life_years=project.life_years, annualized_capex=annuity if chosen else 0.0)
-        for t in data.years:
-            row["offtake"] = ", ".join(f"{m} {_value(solution, 'offtake', (p, m, t)):,.0f}/{o.offtake_t:,.0f} t"
-                                       for m, o in offtakes)
-            row["offtake_cost"] = sum(o.unit_cost * _value(solution, "offtake", (p, m, t)) for m, o in offtakes)
-        rows.append(row)
-    columns = ["project", "name", "mine_country", "refine_country", "available_from", "available", "chosen",
-               "capex", "life_years", "annualized_capex", "offtake", "offtake_cost"]
+        rows.append(dict(
+            project=p, name=project.name, mine_country=project.mine_country, refine_country=project.refine_country,
+            available_from=project.available_from, available=data.project_available(p, last),
+            committed=project.committed, chosen=begin is not None, start_year=begin, capex=project.capex,
+            capex_charged=0.0 if project.committed or begin is None else project.capex,
+            life_years=project.life_years,
+            annualized_capex=annual_capital_cost(data, project) if begin is not None else 0.0,
+            offtake=", ".join(f"{m} {_value(solution, 'offtake', (p, m, last)):,.0f}/{o.offtake_t:,.0f} t"
+                              for m, o in offtakes),
+            offtake_cost=sum(o.unit_cost * _value(solution, "offtake", (p, m, last)) for m, o in offtakes)))
+    columns = ["project", "name", "mine_country", "refine_country", "available_from", "available", "committed",
+               "chosen", "start_year", "capex", "capex_charged", "life_years", "annualized_capex", "offtake",
+               "offtake_cost"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -189,7 +223,7 @@ def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         for m, recycling in data.recycling.items():
             recycled = _value(solution, "recycled", (m, t))
             feed = _value(solution, "feed", (m, t))
-            rows.append(dict(year=t, mineral=m, feedstock_t=recycling.feedstock_t, feed_t=feed,
+            rows.append(dict(year=t, mineral=m, feedstock_t=data.feedstock_t(m, t), feed_t=feed,
                              recovery_rate=recycling.recovery_rate, recycled_t=recycled,
                              share_of_target=recycled / data.target[m, t] if data.target[m, t] > 0 else 0.0,
                              processing_cost=recycling.unit_cost * feed))
@@ -199,31 +233,34 @@ def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
 
 
 def plant_table(data: ModelData, solution: Solution) -> pd.DataFrame:
-    rate = data.policy.discount_rate
     rows = []
     for k, plant in data.plants.items():
-        built = _value(solution, "build", k) > 0.5
-        annual = capital_recovery_factor(rate, plant.life_years) * plant.capex + plant.fixed_cost
-        rows.append(dict(plant=k, built=built, capacity_t=plant.capacity_t, capex=plant.capex,
-                         life_years=plant.life_years, annual_cost=annual if built else 0.0))
-    return pd.DataFrame(rows, columns=["plant", "built", "capacity_t", "capex", "life_years", "annual_cost"])
+        begin = start_year(data, solution.values, "build", k)
+        annual = annual_capital_cost(data, plant) + plant.fixed_cost
+        rows.append(dict(plant=k, committed=plant.committed, built=begin is not None, start_year=begin,
+                         capacity_t=plant.capacity_t, capex=plant.capex,
+                         capex_charged=0.0 if plant.committed or begin is None else plant.capex,
+                         life_years=plant.life_years, annual_cost=annual if begin is not None else 0.0))
+    return pd.DataFrame(rows, columns=["plant", "committed", "built", "start_year", "capacity_t", "capex",
+                                       "capex_charged", "life_years", "annual_cost"])
 
 
 def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.DataFrame:
-    """Annual cost by lever and component, recomputed from the data."""
-    rate = data.policy.discount_rate
+    """Annual cost by lever and component per year, recomputed from the data (undiscounted;
+    ``discount_factor`` is the weight of the year in the objective)."""
+    values = solution.values
     rows = []
     for t in data.years:
         market = flows[(flows["year"] == t) & (flows["source_type"] == "market")]
-        purchases = sum(data.routes[o].unit_cost * x for o, x in zip(market["source_id"], market["tonnes"]))
-        fixed = sum(r.fixed_cost * _value(solution, "use", o) for o, r in data.routes.items() if r.needs_switch)
-        capex = sum(capital_recovery_factor(rate, p.life_years) * p.capex * _value(solution, "stake", name)
+        purchases = sum(data.unit_cost(o, t) * x for o, x in zip(market["source_id"], market["tonnes"]))
+        fixed = sum(r.fixed_cost * _value(solution, "use", (o, t)) for o, r in data.routes.items() if r.needs_switch)
+        capex = sum(annual_capital_cost(data, p) * built_in(data, values, "stake", name, t)
                     for name, p in data.projects.items())
         offtake = sum(o.unit_cost * _value(solution, "offtake", (p, m, t)) for (p, m), o in data.offtakes.items())
-        plants = sum((capital_recovery_factor(rate, k.life_years) * k.capex + k.fixed_cost)
-                     * _value(solution, "build", name) for name, k in data.plants.items())
+        plants = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
+                     for name, k in data.plants.items())
         processing = sum(r.unit_cost * _value(solution, "feed", (m, t)) for m, r in data.recycling.items())
-        carrying = sum(mn.holding_cost_rate * mn.reference_price * _value(solution, "stock", (m, t))
+        carrying = sum(mn.holding_cost_rate * data.reference_price(m, t) * _value(solution, "stock", (m, t))
                        for m, mn in data.minerals.items())
         penalty = sum(mn.shortfall_penalty * (_value(solution, "shortfall", (m, t))
                                               + _value(solution, "recycling_gap", (m, t))
@@ -237,8 +274,8 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
             ("recourse", "expected disruption cost (stochastic mode)", _value(solution, "cost", ("recourse", t))),
             ("shortfall", "penalty (elastic diagnosis only)", penalty),
         ]:
-            rows.append(dict(year=t, lever=lever, component=component, cost=cost))
-    return pd.DataFrame(rows, columns=["year", "lever", "component", "cost"])
+            rows.append(dict(year=t, lever=lever, component=component, cost=cost, discount_factor=data.discount(t)))
+    return pd.DataFrame(rows, columns=["year", "lever", "component", "cost", "discount_factor"])
 
 
 def tidy(data: ModelData, outcome: Outcome) -> Results:
@@ -283,8 +320,9 @@ def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -
 
     ``requirement_days`` is the stock in days of the annual requirement;
     ``exposure_days`` in days of the largest single foreign-country flow at
-    either stage (what the ``stockpile_days`` rule sizes).  ``build_up_t`` is
-    the stock to add (negative: stock that could be released).
+    either stage (what the ``stockpile_days`` rule sizes; ``rule_t`` is the
+    level the rule asks for).  ``build_up_t`` is the stock added since the
+    year before (the first year: since the existing stock; negative: released).
     """
     rows = []
     for t in data.years:
@@ -293,12 +331,16 @@ def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -
             stock = _value(solution, "stock", (m, t))
             of = shares[(shares["year"] == t) & (shares["mineral"] == m) & shares["stage"].isin(STAGES)]
             exposure = float(of["tonnes"].max()) if len(of) else 0.0
+            before = _value(solution, "stock", (m, t - 1)) if t > data.years[0] else mineral.existing_stock_t
+            rule = data.policy.stockpile_days / 365.0 * exposure if data.policy.stockpile_mode == "rule" else None
             rows.append(dict(year=t, mineral=m, unit=mineral.unit, target_t=target, stockpile_t=stock,
-                             requirement_days=stock / target * 365.0 if target > 0 else 0.0,
+                             rule_t=rule, requirement_days=stock / target * 365.0 if target > 0 else 0.0,
                              largest_exposure_t=exposure,
                              exposure_days=stock / exposure * 365.0 if exposure > 0 else None,
-                             existing_stock_t=mineral.existing_stock_t, build_up_t=stock - mineral.existing_stock_t,
-                             carrying_cost=mineral.holding_cost_rate * mineral.reference_price * stock))
-    columns = ["year", "mineral", "unit", "target_t", "stockpile_t", "requirement_days", "largest_exposure_t",
-               "exposure_days", "existing_stock_t", "build_up_t", "carrying_cost"]
+                             existing_stock_t=mineral.existing_stock_t, build_up_t=stock - before,
+                             max_stock_build_t=mineral.max_stock_build_t,
+                             carrying_cost=mineral.holding_cost_rate * data.reference_price(m, t) * stock))
+    columns = ["year", "mineral", "unit", "target_t", "stockpile_t", "rule_t", "requirement_days",
+               "largest_exposure_t", "exposure_days", "existing_stock_t", "build_up_t", "max_stock_build_t",
+               "carrying_cost"]
     return pd.DataFrame(rows, columns=columns)

@@ -163,6 +163,23 @@ class Portfolio:
     plants: set = field(default_factory=set)
     cost_by_lever: dict = field(default_factory=dict)
     minerals: dict = field(default_factory=dict)  # summary.json per-mineral entries, by (m, t)
+    project_start: dict = field(default_factory=dict)  # p -> year it comes on stream (summary.json)
+    plant_start: dict = field(default_factory=dict)  # k -> year
+
+    def start(self, data: ModelData, kind: str, name: str) -> int | None:
+        """Year a project ("stake") or plant ("build") is on stream from; committed ones from
+        max(first year, available_from); chosen ones from their stated start year (else the first year)."""
+        asset = data.projects[name] if kind == "stake" else data.plants[name]
+        first, last = data.years[0], data.years[-1]
+        if asset.committed:
+            begin = max(first, asset.available_from if kind == "stake" else data.plant_from(name))
+            return begin if begin <= last else None
+        chosen, starts = (self.stakes, self.project_start) if kind == "stake" else (self.plants, self.plant_start)
+        return int(starts.get(name, first)) if name in chosen else None
+
+    def built(self, data: ModelData, kind: str, name: str, year: int) -> bool:
+        begin = self.start(data, kind, name)
+        return begin is not None and begin <= year
 
 
 # --------------------------------------------------------------------------- reading
@@ -241,6 +258,12 @@ def read_portfolio(data: ModelData, folder: Path) -> Portfolio:
         if k not in data.plants:
             problems.append(Problem("summary.json", None, "plants_built", "not a recycling plant of this dataset", k))
     portfolio.stakes, portfolio.plants = set(chosen) & set(data.projects), set(built) & set(data.plants)
+    for key, target in (("project_start_years", portfolio.project_start), ("plant_start_years", portfolio.plant_start)):
+        for name, year in (summary.get(key) or {}).items():
+            if isinstance(year, int) and not isinstance(year, bool):
+                target[name] = year
+            else:
+                problems.append(Problem("summary.json", None, f"{key}.{name}", "must be a year", year))
     for lever, cost in levers.items():
         if not isinstance(cost, (int, float)) or isinstance(cost, bool):
             problems.append(Problem("summary.json", None, f"cost_by_lever.{lever}", "must be a number", cost))
@@ -362,10 +385,14 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
     if elastic:
         report.notes.append("infeasible run: the elastic portfolio is checked against the hard limits; the "
                             "recycling and ally floors and the objective are elastic there and not checked")
-    for (p, m, t), q in portfolio.offtake.items():
-        if q > 0:
+    for (p, m, t), q in sorted(portfolio.offtake.items(), key=lambda item: item[0][2]):
+        if q > 0 and not data.projects[p].committed and p not in portfolio.stakes:
             portfolio.stakes.add(p)
-    stakes, plants = portfolio.stakes, portfolio.plants
+            portfolio.project_start.setdefault(p, t)
+    stakes = portfolio.stakes
+
+    def built(kind, name, t) -> bool:
+        return portfolio.built(data, kind, name, t)
 
     def flow(e, t) -> float:
         if isinstance(e, tuple):
@@ -430,30 +457,39 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
         # 3. route bounds
         for o, route in data.routes.items():
             x = portfolio.buy.get((o, t), 0.0)
-            family["route_bounds"].add(f"{o} max_t {t}", x, route.max_t)
+            family["route_bounds"].add(f"{o} max_t {t}", x, route.max_t if route.active(t) else 0.0)
             if route.min_t > 0 and x > 0:
                 family["route_bounds"].add(f"{o} min_t {t}", x, route.min_t, ">=")
         # 4. equity
         for (p, m), offtake in data.offtakes.items():
             q = portfolio.offtake.get((p, m, t), 0.0)
-            y = 1.0 if p in stakes else 0.0
+            y = 1.0 if built("stake", p, t) else 0.0
             family["equity"].add(f"{p} {m} offtake {t}", q, offtake.offtake_t * y)
             if offtake.min_take > 0 and y:
                 family["equity"].add(f"{p} {m} take-or-pay {t}", q, offtake.min_take * offtake.offtake_t, ">=")
         for p in sorted(stakes):
-            family["equity"].add(f"{p} available from {data.projects[p].available_from} ({t})",
-                                 float(data.projects[p].available_from), float(max(data.years)))
+            begin = portfolio.start(data, "stake", p)
+            family["equity"].add(f"{p} starts ({begin}) from available_from {data.projects[p].available_from}",
+                                 float(data.projects[p].available_from), float(begin if begin is not None else 0), )
         # 5. recycling
         for m, recycling in data.recycling.items():
             if recycled(m, t) > 0 and recycling.recovery_rate <= 0:
                 family["recycling"].add(f"{m} recycled with recovery_rate 0 ({t})", recycled(m, t), 0.0)
                 continue
-            family["recycling"].add(f"{m} feedstock {t}", feed(m, t), recycling.feedstock_t)
+            family["recycling"].add(f"{m} feedstock {t}", feed(m, t), data.feedstock_t(m, t))
         total_feed = sum(feed(m, t) for m in data.recycling)
-        family["recycling"].add(f"plant capacity {t}", total_feed, sum(data.plants[k].capacity_t for k in plants))
-    # 7. budget
+        family["recycling"].add(f"plant capacity {t}", total_feed,
+                                sum(k.capacity_t for name, k in data.plants.items() if built("build", name, t)))
+        # 6. stock moves
+        for m, mineral in data.minerals.items():
+            if mineral.max_stock_build_t is not None:
+                before = portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
+                family["stockpile"].add(f"{m} stock build {t}", portfolio.stock.get((m, t), 0.0) - before,
+                                        mineral.max_stock_build_t)
+    # 7. budget: each capex once; committed assets are sunk
     if policy.investment_budget is not None:
-        spent = sum(data.projects[p].capex for p in stakes) + sum(data.plants[k].capex for k in plants)
+        spent = (sum(data.projects[p].capex for p in stakes if not data.projects[p].committed)
+                 + sum(data.plants[k].capex for k in portfolio.plants if not data.plants[k].committed))
         family["budget"].add("investment budget", spent, policy.investment_budget)
 
     costs = _costs(data, portfolio, feed)
@@ -472,27 +508,28 @@ def _costs(data: ModelData, portfolio: Portfolio, feed) -> dict:
         market = 0.0
         for o, route in data.routes.items():
             x = portfolio.buy.get((o, t), 0.0)
-            cost = route.unit_cost * x + (route.fixed_cost if route.needs_switch and x > 0 else 0.0)
+            cost = data.unit_cost(o, t) * x + (route.fixed_cost if route.needs_switch and x > 0 else 0.0)
             market += cost
             if x > 0:
                 sources["market", o, t] = cost
         equity = 0.0
         for p, project in data.projects.items():
-            annuity = _crf(rate, project.life_years) * project.capex if p in portfolio.stakes else 0.0
+            on = portfolio.built(data, "stake", p, t) and not project.committed
+            annuity = _crf(rate, project.life_years) * project.capex if on else 0.0
             cost = annuity + sum(o.unit_cost * portfolio.offtake.get((p, m, t), 0.0)
                                  for (pp, m), o in data.offtakes.items() if pp == p)
             equity += cost
             if any(portfolio.offtake.get((p, m, t), 0.0) > 0 for (pp, m) in data.offtakes if pp == p):
                 sources["equity", p, t] = cost
-        plants = sum(_crf(rate, data.plants[k].life_years) * data.plants[k].capex + data.plants[k].fixed_cost
-                     for k in portfolio.plants)
+        plants = sum((0.0 if k.committed else _crf(rate, k.life_years) * k.capex) + k.fixed_cost
+                     for name, k in data.plants.items() if portfolio.built(data, "build", name, t))
         processing = sum(r.unit_cost * feed(m, t) for m, r in data.recycling.items())
         if any(feed(m, t) > 0 for m in data.recycling):
             sources["recycling", "all", t] = plants + processing
         levers["market", t] = market
         levers["equity", t] = equity
         levers["recycling", t] = plants + processing
-        levers["stockpile", t] = sum(mn.holding_cost_rate * mn.reference_price * portfolio.stock.get((m, t), 0.0)
+        levers["stockpile", t] = sum(mn.holding_cost_rate * data.reference_price(m, t) * portfolio.stock.get((m, t), 0.0)
                                      for m, mn in data.minerals.items())
         levers["shortfall", t] = sum(mn.shortfall_penalty * portfolio.shortfall.get((m, t), 0.0)
                                      for m, mn in data.minerals.items())
@@ -526,7 +563,7 @@ def _check_reported(data, portfolio, report, costs, flow, recycled, flows_of) ->
         family.add(where, stated, computed, ">=")
 
     for (m, t), entry in portfolio.minerals.items():
-        market = sum(flow(o, t) for o in data.routes_of(m))
+        market = sum(flow(o, t) for o in data.routes_of(m))  # inactive years carry none (route_bounds)
         equity = sum(flow(e, t) for e in data.offtakes_of(m))
         for key, computed in (("market_t", market), ("equity_t", equity), ("recycled_t", recycled(m, t)),
                               ("supplied_t", market + equity + recycled(m, t))):
@@ -540,7 +577,9 @@ def _check_reported(data, portfolio, report, costs, flow, recycled, flows_of) ->
     if portfolio.status != "infeasible":
         for lever, cost in portfolio.cost_by_lever.items():
             if lever in LEVERS and lever != "recourse":
-                equal(f"summary cost_by_lever.{lever}", cost, sum(v for (lv, _), v in costs["levers"].items()
+                # cost_by_lever counts each year as the objective does: discounted to the first year
+                equal(f"summary cost_by_lever.{lever}", cost, sum(data.discount(t) * v
+                                                                 for (lv, t), v in costs["levers"].items()
                                                                  if lv == lever))
 
 

@@ -565,3 +565,24 @@ def analyst_charts(minerals: pd.DataFrame, flows: pd.DataFrame, caps: dict[str, 
                         colours={"largest foreign share, mine": "8C564B", "largest foreign share, refine": "1F77B4"},
                         labels=True))
     return charts
+
+
+def pathway_charts(minerals: pd.DataFrame, costs: pd.DataFrame) -> list[Chart]:
+    """A pathway's year-by-year charts: annual cost by lever (currency), then per mineral the
+    supply by lever (tonnes of that mineral's unit; units differ, so one chart each)."""
+    levers = ["market", "equity", "recycling", "stockpile", "recourse"]
+    by_year = costs.pivot_table(index="year", columns="lever", values="cost", aggfunc="sum").reset_index()
+    shown = [lever for lever in levers if lever in by_year and float(by_year[lever].abs().sum()) > 0]
+    colours = {"market": "1F77B4", "equity": "FF7F0E", "recycling": "2CA02C", "stockpile": "9467BD",
+               "recourse": "D62728"}
+    frame = by_year[["year"] + shown].assign(year=by_year["year"].astype(str))
+    charts = [Chart("Annual cost by lever per year (undiscounted)", frame, y_title="currency per year", x_title="year",
+                    stacked=True, percent=False, colours=colours)]
+    supply_colours = {"market_t": colours["market"], "equity_t": colours["equity"],
+                      "recycled_t": colours["recycling"]}
+    for mineral, rows in minerals.groupby("mineral", sort=True):
+        unit = str(rows["unit"].iloc[0])
+        frame = rows[["year", "market_t", "equity_t", "recycled_t"]].assign(year=rows["year"].astype(str))
+        charts.append(Chart(f"{mineral}: supply by lever per year ({unit})", frame, y_title=unit, x_title="year",
+                            stacked=True, percent=False, colours=supply_colours))
+    return charts

@@ -9,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results.tables import Results
-from .excel import Block, Section, analyst_charts, write_results_xlsx
+from .excel import Block, Section, analyst_charts, pathway_charts, write_results_xlsx
 from .files import write_csv, write_json
 
 OUTPUT_FILES = ("results.xlsx", "summary.json", "flows.csv", "manifest.json")
 
 
-def summary_document(results: Results) -> dict:
+def mineral_entries(results: Results, year: int) -> dict:
+    """summary.json's per-mineral fields for one planned year."""
     minerals = {}
     for row in results.minerals.to_dict("records"):
-        if row["year"] != results.year:
+        if row["year"] != year:
             continue
         minerals[row["mineral"]] = {
             "unit": row["unit"],
@@ -37,6 +38,12 @@ def summary_document(results: Results) -> dict:
             "largest_refine_share": row["largest_refine_share"],
             "largest_refine_country": row["largest_refine_country"] or None,
         }
+    return minerals
+
+
+def summary_document(results: Results) -> dict:
+    minerals = mineral_entries(results, results.year)
+    years = sorted(int(y) for y in set(results.minerals["year"]))
     document = {
         "run": results.run_name,
         "status": results.status,
@@ -46,8 +53,15 @@ def summary_document(results: Results) -> dict:
         "objective_bound": results.bound,
         "cost_by_lever": results.cost_by_lever,
         "minerals": minerals,
+        "years": years,
+        "by_year": {str(y): mineral_entries(results, y) for y in years},
+        "cost_by_year": {str(y): costs for y, costs in results.cost_by_year().items()},
         "projects_chosen": results.chosen_projects,
         "plants_built": results.built_plants,
+        "project_start_years": {p: int(y) for p, y in zip(results.projects["project"], results.projects["start_year"])
+                                if y is not None and y == y},
+        "plant_start_years": {k: int(y) for k, y in zip(results.plants["plant"], results.plants["start_year"])
+                              if y is not None and y == y},
         "marginal_values": marginal_document(results),
     }
     if results.stress is not None:
@@ -163,11 +177,32 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
     policy = manifest.get("policy", {})
     caps = {m: (policy.get("country_cap_by_mineral") or {}).get(m, policy.get("country_cap"))
             for m in results.minerals["mineral"]}
-    write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables,
-                       charts=analyst_charts(results.minerals, results.flows, caps, results.year),
+    charts = analyst_charts(results.minerals, results.flows, caps, results.year)
+    if results.minerals["year"].nunique() > 1:
+        tables.update(pathway_tables(results))
+        charts += pathway_charts(results.minerals, results.costs)
+    write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables, charts=charts,
                        inputs=results.inputs)
     write_json(folder / "summary.json", summary_document(results))
     write_csv(folder / "flows.csv", results.flows)
     if results.stress is not None:
         write_csv(folder / "stress.csv", results.stress)
     write_json(folder / "manifest.json", manifest)
+
+
+def pathway_tables(results: Results) -> dict:
+    """The per-year views of a pathway run: investments by start year, the stock path, the shares."""
+    import pandas as pd
+
+    projects = results.projects[results.projects["chosen"]].assign(asset="equity stake", id=results.projects["project"])
+    plants = results.plants[results.plants["built"]].assign(asset="recycling plant", id=results.plants["plant"],
+                                                            name=results.plants["plant"])
+    columns = ["start_year", "asset", "id", "name", "committed", "capex", "capex_charged"]
+    timeline = pd.concat([projects.reindex(columns=columns), plants.reindex(columns=columns)], ignore_index=True)
+    timeline = timeline.sort_values(["start_year", "asset", "id"], kind="stable").reset_index(drop=True)
+    shares = results.minerals[["year", "mineral", "largest_mine_share", "largest_mine_country",
+                               "largest_refine_share", "largest_refine_country", "largest_any_share",
+                               "largest_any_country"]]
+    stock = results.stockpile[["year", "mineral", "unit", "stockpile_t", "rule_t", "build_up_t", "max_stock_build_t",
+                               "requirement_days"]]
+    return {"Investment timeline": timeline, "Stock trajectory": stock, "Shares by year": shares}

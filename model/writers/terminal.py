@@ -18,8 +18,33 @@ def _share(share: float, country: str) -> str:
     return f"{share:5.1%} {country}" if country else "    -"
 
 
+def format_years(results: Results) -> str:
+    """A pathway's compact year-by-year view: undiscounted cost by lever, stock, what starts that year,
+    and the largest foreign share at either stage."""
+    starts: dict[int, list[str]] = {}
+    for frame, key in ((results.projects, "project"), (results.plants, "plant")):
+        for name, year, committed in zip(frame[key], frame["start_year"], frame["committed"]):
+            if year is not None and year == year:
+                starts.setdefault(int(year), []).append(name + (" (committed)" if committed else ""))
+    header = (f"{'year':<6}{'annual cost':>12}{'market':>10}{'equity':>10}{'recycling':>10}{'stock':>9}"
+              f"  {'largest share (mineral, stage, country)':<36} starts")
+    lines = ["year by year (undiscounted annual cost)", header, "-" * len(header)]
+    for year, costs in results.cost_by_year().items():
+        rows = results.minerals[results.minerals["year"] == year]
+        best = max(((r[f"largest_{g}_share"], r["mineral"], g, r[f"largest_{g}_country"])
+                    for r in rows.to_dict("records") for g in ("mine", "refine")), default=(0.0, "", "", ""))
+        stock = sum(costs.get(lever, 0.0) for lever in ("stockpile", "recourse"))
+        lines.append(f"{year:<6}{_money(sum(costs.values())):>12}{_money(costs.get('market', 0.0)):>10}"
+                     f"{_money(costs.get('equity', 0.0)):>10}{_money(costs.get('recycling', 0.0)):>10}"
+                     f"{_money(stock):>9}  {f'{best[0]:.0%} {best[1]} {best[2]} {best[3]}':<36} "
+                     + ", ".join(starts.get(year, [])))
+    return "\n".join(lines)
+
+
 def format_summary(results: Results) -> str:
-    lines = [f"run {results.run_name}, year {results.year}: {results.status}"
+    years = sorted(set(results.minerals["year"]))
+    span = f"years {years[0]}-{years[-1]} (table: {results.year})" if len(years) > 1 else f"year {results.year}"
+    lines = [f"run {results.run_name}, {span}: {results.status}"
              + (f", achieved gap {results.mip_gap:.2e}" if results.mip_gap is not None and results.status != "infeasible" else "")]
     header = (f"{'mineral':<10}{'target t':>11}{'market t':>11}{'equity t':>10}{'recycled t':>11}"
               f"{'unmet t':>9}{'stock t':>10}{'days':>6}  {'largest mine':<13}{'largest refine':<13}")
@@ -32,12 +57,18 @@ def format_summary(results: Results) -> str:
     lines.append("shares are of the annual requirement; days = stock in days of the requirement")
     costs = results.cost_by_lever
     total = sum(costs.values())
+    years = sorted(set(results.minerals["year"]))
     label = "total annual cost" if results.status != "infeasible" else "elastic annual cost (incl. penalty)"
+    if len(years) > 1:
+        label = f"total cost {years[0]}-{years[-1]}, discounted to {years[0]}" + (
+            "" if results.status != "infeasible" else " (elastic, incl. penalty)")
     lines += ["", f"{label}: {_money(total)}  ("
               + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever not in ("recourse", "shortfall"))
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
                  f"recycling plants: {', '.join(results.built_plants) or 'none'}")
+    if results.minerals["year"].nunique() > 1:
+        lines += ["", format_years(results)]
     if results.marginal_values is not None and not results.marginal_values.empty:
         lines.append(format_marginal(results))
     if results.diagnosis:
@@ -81,16 +112,20 @@ def format_marginal(results: Results) -> str:
 
 def format_stress(stress) -> str:
     """One line per scenario and mineral hit: tonnes lost, drawn, bought in emergency, unmet, cost, cover."""
-    header = (f"{'scenario':<30}{'p/yr':>6}{'mineral':>10}{'days':>6}{'lost t':>10}{'drawn t':>10}"
-              f"{'emerg. t':>10}{'unmet t':>9}{'extra cost':>12}{'cover d':>9}")
+    several = stress["year"].nunique() > 1
+    header = ((f"{'year':<6}" if several else "") + f"{'scenario':<30}{'p/yr':>6}{'mineral':>10}{'days':>6}"
+              f"{'lost t':>10}{'drawn t':>10}{'emerg. t':>10}{'unmet t':>9}{'extra cost':>12}{'cover d':>9}")
     lines = ["disruption stress test", header, "-" * len(header)]
     for row in stress.itertuples():
         cover = "-" if row.cover_days == float("inf") else f"{row.cover_days:,.0f}"
-        lines.append(f"{row.scenario[:29]:<30}{row.probability:>6.2f}{row.mineral:>10}{row.duration_days:>6.0f}"
+        lines.append((f"{row.year:<6}" if several else "")
+                     + f"{row.scenario[:29]:<30}{row.probability:>6.2f}{row.mineral:>10}{row.duration_days:>6.0f}"
                      f"{row.lost_t:>10,.0f}{row.stock_drawn_t:>10,.0f}{row.emergency_t:>10,.0f}{row.unmet_t:>9,.0f}"
                      f"{_money(row.extra_cost):>12}{cover:>9}")
-    weighted_unmet = (stress["unmet_t"] * stress["probability"]).sum()
-    weighted_cost = (stress["extra_cost"] * stress["probability"]).sum()
-    lines.append(f"expected per year: unmet {weighted_unmet:,.0f} t, extra cost {_money(weighted_cost)}"
-                 " (probability-weighted over the dataset's scenarios)")
+    from ..results.stress import expected
+
+    for year in sorted(set(stress["year"])):
+        risk = expected(stress, year)
+        lines.append(f"expected in {year}: unmet {risk['expected_unmet_t']:,.0f} t, extra cost "
+                     f"{_money(risk['expected_extra_cost'])} (probability-weighted over the scenarios)")
     return "\n".join(lines)
