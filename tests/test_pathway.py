@@ -115,3 +115,33 @@ def test_years_must_be_consecutive(tmp_path, capsys):
     run.write_text(f'name = "x"\ndata = "{BASE.parent.parent / "data" / "japan-2030"}"\nyears = [2030, 2032]\n')
     assert main(["validate", str(run)]) == 2
     assert "run.toml:3:years: must be a list of consecutive years" in capsys.readouterr().err
+
+
+def test_default_pathway_end_to_end(tmp_path):
+    import json
+
+    import openpyxl
+    import pandas as pd
+
+    from test_default_data import ROOT
+
+    out = tmp_path / "pathway"
+    assert main(["solve", str(ROOT / "runs" / "pathway-2026-2035.toml"), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["mip_gap"] <= 1e-3
+    assert summary["years"] == list(range(2026, 2036))
+    for year, minerals in summary["by_year"].items():
+        for mineral, entry in minerals.items():
+            for stage in ("mine", "refine"):
+                assert entry["largest_share"][stage]["share"] <= 0.65 + 1e-9, (year, mineral, stage)
+    # committed contracts run from the first year; nothing starts before it is available
+    assert summary["project_start_years"]["lynas-hre"] == 2026
+    projects = pd.read_csv(ROOT / "data" / "japan-2030" / "projects.csv").set_index("project")
+    for project, start in summary["project_start_years"].items():
+        assert start >= min(projects.loc[project, "available_from"], 2026) or projects.loc[project, "committed"]
+    flows = pd.read_csv(out / "flows.csv", keep_default_na=False, na_values=[""])
+    assert sorted(set(flows["year"])) == list(range(2026, 2036))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["verify"]["passed"] is True
+    sheets = openpyxl.load_workbook(out / "results.xlsx", read_only=True).sheetnames
+    assert {"Investment timeline", "Stock trajectory", "Shares by year"} <= set(sheets)

@@ -583,6 +583,7 @@ def pathway_charts(minerals: pd.DataFrame, costs: pd.DataFrame) -> list[Chart]:
     for mineral, rows in minerals.groupby("mineral", sort=True):
         unit = str(rows["unit"].iloc[0])
         frame = rows[["year", "market_t", "equity_t", "recycled_t"]].assign(year=rows["year"].astype(str))
+        frame = frame.reset_index(drop=True)
         charts.append(Chart(f"{mineral}: supply by lever per year ({unit})", frame, y_title=unit, x_title="year",
                             stacked=True, percent=False, colours=supply_colours))
     return charts
