@@ -145,3 +145,40 @@ def test_default_pathway_end_to_end(tmp_path):
     assert manifest["verify"]["passed"] is True
     sheets = openpyxl.load_workbook(out / "results.xlsx", read_only=True).sheetnames
     assert {"Investment timeline", "Stock trajectory", "Shares by year"} <= set(sheets)
+
+
+def test_scenarios_strike_in_every_planned_year(tmp_path):
+    """The disruption hand case of test_disruptions over two years (target 100 t in both): the stochastic
+    second stage holds per year, and the stress evaluator agrees with it year by year."""
+    from critmin.inputs.disruptions import scenarios_from_data
+    from critmin.results.stress import evaluate, portfolio_flows
+    from test_disruptions import SUPPLY, cut
+
+    from cases import make_data
+
+    data = make_data(tmp_path, {"supply": SUPPLY, "disruptions": cut(0.02), "targets": TWO_TARGETS},
+                     {"stockpile_mode": "stochastic"}, years=YEARS)
+    outcome = solve(data)
+    values = outcome.solution.values
+    for year in YEARS:
+        assert values["stock"]["li", year] == pytest.approx(28)  # as in the one-year hand case
+        stress = evaluate(data, portfolio_flows(data, values, year), {"li": values["stock"]["li", year]},
+                          scenarios_from_data(data), year)
+        assert stress["extra_cost"].sum() == pytest.approx(values["recourse_cost"]["cut", year])
+    # with a zero discount rate the two years cost the same: 2 x 1036.4
+    assert outcome.solution.objective == pytest.approx(2 * 1036.4)
+
+
+def test_stress_and_sweep_run_on_the_default_pathway(tmp_path, capsys):
+    import pandas as pd
+
+    from test_default_data import ROOT
+
+    run = ROOT / "runs" / "pathway-2026-2035.toml"
+    assert main(["stress", str(run), "--out", str(tmp_path / "stress")]) == 0
+    stress = pd.read_csv(tmp_path / "stress" / "stress.csv", keep_default_na=False, na_values=[""])
+    assert sorted(set(stress["year"])) == list(range(2026, 2036))
+    assert main(["sweep", str(run), "--set", "policy.country_cap=1.0,0.65", "--workers", "1",
+                 "--out", str(tmp_path / "sweep")]) == 0
+    sweep = pd.read_csv(tmp_path / "sweep" / "sweep.csv", keep_default_na=False, na_values=[""])
+    assert sweep["annual_cost"].iloc[0] <= sweep["annual_cost"].iloc[1]
