@@ -17,5 +17,6 @@ def run(arguments) -> int:
 
     data = load(arguments.run)
     print(f"{arguments.run}: valid ({len(data.minerals)} minerals, {len(data.routes)} routes, "
-          f"{len(data.projects)} projects, {len(data.plants)} recycling plants, year {data.run.year})")
+          f"{len(data.projects)} projects, {len(data.plants)} recycling plants, "
+          + (f"years {data.years[0]}-{data.years[-1]})" if len(data.years) > 1 else f"year {data.run.year})"))
     return EXIT_SOLVED
