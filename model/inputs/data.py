@@ -8,6 +8,7 @@ model.  Notation follows DESIGN.md: routes ``o``, projects ``p``, minerals
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,21 @@ class ModelData:
     def policy(self):
         return self.run.policy
 
+    @functools.cached_property
+    def _by_mineral(self) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+        """Routes and offtakes per mineral, grouped once: the model asks per mineral and year."""
+        grouped: dict[str, tuple[list, list]] = {m: ([], []) for m in self.minerals}
+        for o, route in self.routes.items():
+            grouped[route.mineral][0].append(o)
+        for pm in self.offtakes:
+            grouped[pm[1]][1].append(pm)
+        return grouped
+
     def routes_of(self, mineral: str) -> list[str]:
-        return [o for o, route in self.routes.items() if route.mineral == mineral]
+        return list(self._by_mineral[mineral][0])
 
     def offtakes_of(self, mineral: str) -> list[tuple[str, str]]:
-        return [pm for pm in self.offtakes if pm[1] == mineral]
+        return list(self._by_mineral[mineral][1])
 
     def stage_country(self, flow: str | tuple[str, str], stage: str) -> str:
         """Country of a market route ``o`` or an offtake ``(p, m)`` at ``stage``."""

@@ -84,8 +84,11 @@ def _binding_limits(data, values, shares, m, t, budget_binds, budget_used) -> li
         limits.append(f"investment budget: {budget_used:,.0f} of {data.policy.investment_budget:,.0f} used; "
                       "no further project fits")
     if data.policy.conflict_max_share < 1:
+        # the same flows define_policy_limits caps: routes and offtakes mined in a conflict-affected country
         conflict = sum(values["buy"].get((o, t), 0.0) for o in data.routes_of(m)
                        if data.routes[o].mine_country in data.conflict)
+        conflict += sum(values["offtake"].get((p, mm, t), 0.0) for p, mm in data.offtakes_of(m)
+                        if data.projects[p].mine_country in data.conflict)
         if _at(conflict, data.policy.conflict_max_share * data.target[m, t]):
             limits.append(f"conflict-affected share at its limit ({data.policy.conflict_max_share:.0%})")
     if not limits:
