@@ -144,6 +144,34 @@ class ModelData:
             return self.projects[flow[0]].country(stage)
         return self.routes[flow].country(stage)
 
+    def mineral_of(self, flow: str | tuple[str, str]) -> str:
+        """Mineral of a market route ``o`` or an offtake ``(p, m)``."""
+        return flow[1] if isinstance(flow, tuple) else self.routes[flow].mineral
+
+    def flows_of(self, mineral: str) -> list:
+        """Every route, then every offtake, of ``mineral`` (sorted; whatever the year)."""
+        return self.routes_of(mineral) + self.offtakes_of(mineral)
+
+    def stage_shares(self, flow: str | tuple[str, str], stage: str) -> dict[str, float]:
+        """Countries of a flow at ``stage``, each with its share of the flow's tonnes.
+
+        One country with share 1, except at the mine stage of a source with a
+        mine blend (``mine_mix``), which splits by the blend's shares.
+        """
+        return {self.stage_country(flow, stage): 1.0}
+
+    def flow_exists(self, flow: str | tuple[str, str], year: int) -> bool:
+        """A route exists in its year window; an offtake once its project is available."""
+        if isinstance(flow, tuple):
+            return self.projects[flow[0]].available_from <= year
+        return self.routes[flow].active(year)
+
+    def flow_unit_cost(self, flow: str | tuple[str, str], year: int) -> float:
+        """Unit cost of a route or an offtake in ``year`` (currency per t)."""
+        if isinstance(flow, tuple):
+            return self.offtakes[flow].unit_cost
+        return self.unit_cost(flow, year)
+
     def exposures(self, stages=STAGES) -> dict[tuple[str, str, str], list]:
         """(m, g, c) -> the flows of m whose stage-g country is the foreign country c."""
         groups: dict[tuple[str, str, str], list] = {}
