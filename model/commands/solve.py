@@ -19,6 +19,7 @@ def add_parser(commands) -> None:
 def run(arguments) -> int:
     from ..inputs.data import load
     from ..optimization.solve import NoSolutionError, solve
+    from ..results.optimality import run_warnings
     from ..results.tables import tidy
     from ..writers.outputs import OUTPUT_FILES
     from ..writers.terminal import format_summary
@@ -44,6 +45,9 @@ def run(arguments) -> int:
     wall["results"] = time.perf_counter() - clock
     report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results) if not arguments.quiet else f"{data.run.name}: {results.status}")
+    if arguments.quiet:  # the summary carries the gap warning; the status line alone does not
+        for warning in run_warnings(results):
+            print(f"warning: {warning}", file=sys.stderr)
     if results.status == "time_limit":
         print(f"warning: stopped at the time limit of {data.run.solver.time_limit:g} s with the best portfolio "
               f"found so far (achieved gap {results.mip_gap:.2%})", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..results.optimality import run_warnings
 from ..results.tables import Results
 from .excel import Block, Section, analyst_charts, pathway_charts, write_results_xlsx
 from .files import write_csv, write_json
@@ -63,6 +64,7 @@ def summary_document(results: Results) -> dict:
         "plant_start_years": {k: int(y) for k, y in zip(results.plants["plant"], results.plants["start_year"])
                               if y is not None and y == y},
         "marginal_values": marginal_document(results),
+        "warnings": run_warnings(results),
     }
     if results.stress is not None:
         from ..results.stress import expected
@@ -126,6 +128,7 @@ def summary_rows(results: Results, manifest: dict) -> list:
         ("run", results.run_name, "text"),
         ("status", results.status, "text",
          "no portfolio meets every target: see Diagnosis" if infeasible else None),
+        *[("WARNING", warning, "text") for warning in run_warnings(results)],
         ("planned year", results.year, "text"),
         ("elastic annual cost (incl. penalty)" if infeasible else "total annual cost",
          results.elastic_objective if infeasible else results.objective, "money", "currency of the dataset per year"),

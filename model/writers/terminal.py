@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..results.optimality import run_warnings
 from ..results.tables import Results
 
 
@@ -46,6 +47,7 @@ def format_summary(results: Results) -> str:
     span = f"years {years[0]}-{years[-1]} (table: {results.year})" if len(years) > 1 else f"year {results.year}"
     lines = [f"run {results.run_name}, {span}: {results.status}"
              + (f", achieved gap {results.mip_gap:.2e}" if results.mip_gap is not None and results.status != "infeasible" else "")]
+    lines += [f"WARNING: {warning}" for warning in run_warnings(results)]
     header = (f"{'mineral':<10}{'target t':>11}{'market t':>11}{'equity t':>10}{'recycled t':>11}"
               f"{'unmet t':>9}{'stock t':>10}{'days':>6}  {'largest mine':<13}{'largest refine':<13}")
     lines += ["", header, "-" * len(header)]
