@@ -7,8 +7,27 @@ before the MIP solve makes that solve fail).  The duals then price each
 limit with the portfolio's yes/no choices (stakes, plants, route switches)
 held:
 
-- ``target``: annual cost of one more tonne of requirement, the target row's
-  dual, with the caps held at their levels (currency per t, per year);
+- ``target``: annual cost of one more tonne of requirement (currency per t,
+  per year): the total derivative of the objective in ``target[m,t]``, with
+  every limit that is a share of the requirement moving with it.  Each row
+  listed in ``TARGET_SCALED`` has a bound ``a * target[m,t]``, so
+
+      d cost / d target[m,t] = (1 + discount_rate)^(t - first year) * sum_rows dual[row] * a[row]
+
+  where the sum over the rows of mineral m and year t reads
+  dual(target) + cap[m] sum_{g,c} dual(country_cap[m,g,c])
+    + any_stage_cap sum_c dual(any_stage_cap[m,c]) + stockpile_min_days/365 dual(stockpile_floor[m])
+    + share[m] dual(recycling_share[m]) + conflict_max_share dual(conflict_share[m])
+    + sum_g ally_min_share[g] dual(ally_share[g,m]),
+
+  each dual being d cost / d (the row's bound) as the row is stated in
+  DESIGN.md (so a binding cap's dual is negative: more target loosens the
+  cap and saves).  The discount factor is undone so that the value is an
+  annual, undiscounted cost of year t, as every value here is.
+- ``target_row_dual``: the target row's dual alone (the first term), a
+  partial derivative with every cap, floor and share held at its tonnage:
+  the cost of one more tonne that no limit scales with.  Reported for
+  comparison, never under the ``target`` name;
 - ``country_cap``: per mineral, stage and foreign country whose cap binds,
   the annual cost saved by loosening that cap by one percentage point
   (positive): ``-dual * target / 100`` for ``flows <= cap * target``;
@@ -29,7 +48,8 @@ fixed: use it for nothing else.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
@@ -44,12 +64,76 @@ PRICE_TOLERANCE = 1e-7
 COLUMNS = ["kind", "year", "mineral", "stage", "country", "limit", "level", "value", "unit",
            "step_cost_saved", "step_extra_budget"]
 UNITS = {
-    "target": "annual cost per extra t of requirement",
+    "target": "annual cost per extra t of requirement, every cap, floor and share of the requirement moving with it",
+    "target_row_dual": "target row's dual alone: annual cost per extra t with every cap, floor and share held in t "
+                       "(not the cost of more requirement)",
     "country_cap": "annual cost saved per percentage point of cap",
     "any_stage_cap": "annual cost saved per percentage point of cap",
     "stockpile_days": "annual cost per extra day of cover",
     "budget": "annual cost saved per extra currency unit of budget",
 }
+
+
+@dataclass(frozen=True)
+class TargetScaled:
+    """A constraint family of build.py whose bound is ``coefficient * target[m,t]``.
+
+    ``side``: "lower" for ``body >= coefficient * target`` (the target, the
+    floors, the ally share), "upper" for ``body <= coefficient * target`` (the
+    caps, the conflict share), as DESIGN.md states the row; a row Pyomo holds
+    mirrored is recognized by which of its bounds is finite.
+    ``mineral_year``: the row's index -> (m, t).
+    ``coefficient``: (data, the row's index) -> the coefficient on target[m,t].
+    """
+
+    side: str
+    mineral_year: Callable[[tuple], tuple[str, int]]
+    coefficient: Callable[[ModelData, tuple], float]
+
+
+# Every constraint family whose bound moves with target[m,t], by component name, and nothing else:
+# d cost / d target[m,t] sums dual * coefficient over these rows.  A family added to build.py with a
+# bound that is a share of the requirement must be listed here; tests/test_marginal.py fails until it
+# is (it nudges one target and checks that exactly these rows move, by these coefficients).
+TARGET_SCALED: dict[str, TargetScaled] = {
+    # supply + r (+ u) >= target[m,t]                          index (m, t)
+    "target": TargetScaled("lower", lambda i: (i[0], i[1]), lambda data, i: 1.0),
+    # flows of m at stage g in country c <= cap[m] target      index (m, g, c, t)
+    "country_cap": TargetScaled("upper", lambda i: (i[0], i[3]), lambda data, i: data.policy.cap(i[0])),
+    # flows of m mined or refined in c <= any_stage_cap target index (m, c, t)
+    "any_stage_cap": TargetScaled("upper", lambda i: (i[0], i[2]), lambda data, i: data.policy.any_stage_cap),
+    # s[m] >= stockpile_min_days/365 target                    index (m, t)
+    "stockpile_floor": TargetScaled("lower", lambda i: (i[0], i[1]),
+                                    lambda data, i: data.policy.stockpile_min_days / 365.0),
+    # r[m] (+ gap) >= min_recycling_share[m] target            index (m, t)
+    "recycling_share": TargetScaled("lower", lambda i: (i[0], i[1]),
+                                    lambda data, i: data.policy.min_recycling_share[i[0]]),
+    # conflict-mined flows <= conflict_max_share target        index (m, t)
+    "conflict_share": TargetScaled("upper", lambda i: (i[0], i[1]), lambda data, i: data.policy.conflict_max_share),
+    # home-or-ally flows at stage g (+ gap) >= ally_min_share[g] target   index (g, m, t)
+    "ally_share": TargetScaled("lower", lambda i: (i[1], i[2]), lambda data, i: data.policy.ally_min_share[i[0]]),
+}
+
+
+def target_slopes(model: pyo.ConcreteModel, data: ModelData) -> dict[tuple[str, int], list[tuple]]:
+    """(m, t) -> [(row, d bound / d target[m,t])] for every row of ``TARGET_SCALED`` in ``model``.
+
+    The bound is the row's finite one: a row stated as DESIGN.md does has
+    slope ``coefficient``; a mirrored one (``-body <= -a * target``) has
+    ``-coefficient``.  Families absent from the model (not built for this
+    run) are skipped; rows of families not listed are not target-scaled.
+    """
+    slopes: dict[tuple[str, int], list[tuple]] = {}
+    for name, family in TARGET_SCALED.items():
+        component = model.component(name)
+        if component is None:
+            continue
+        for index, con in component.items():
+            index = index if isinstance(index, tuple) else (index,)
+            as_stated = (_rhs_sign(con) > 0) == (family.side == "lower")
+            slope = family.coefficient(data, index) * (1.0 if as_stated else -1.0)
+            slopes.setdefault(family.mineral_year(index), []).append((con, slope))
+    return slopes
 
 
 class MarginalError(Exception):
@@ -122,14 +206,22 @@ def _rhs_sign(con) -> float:
 
 
 def _target_rows(model, data: ModelData, duals) -> list[dict]:
-    """Target ``supply + r (+ u) >= target``: d cost / d target is the row's dual (normalized by orientation)."""
+    """Per (m, t): ``target``, the total derivative sum_rows dual * d bound / d target over the rows
+    of ``TARGET_SCALED``, and ``target_row_dual``, the target row's term alone.
+
+    Each dual is d cost / d bound (HiGHS's sign for a minimization), so dual * slope is the row's
+    share of d cost / d target.  The objective weighs year t by its discount factor: dividing by it
+    gives an annual cost of year t.
+    """
+    slopes = target_slopes(model, data)
     rows = []
     for (m, t), con in model.target.items():
-        upper = _rhs_sign(con) < 0  # stated as -supply <= -target
-        # The objective weighs year t by its discount factor: undo it for an annual cost of year t.
-        value = (-duals.get(con, 0.0) if upper else duals.get(con, 0.0)) / data.discount(t)
-        supplied = pyo.value(con.body) * (-1 if upper else 1)
-        rows.append(_row("target", t, m, limit=data.target[m, t], level=supplied, value=_clean(value)))
+        scaled = slopes[m, t]
+        total = sum(duals.get(row, 0.0) * slope for row, slope in scaled) / data.discount(t)
+        alone = sum(duals.get(row, 0.0) * slope for row, slope in scaled if row is con) / data.discount(t)
+        supplied = pyo.value(con.body) * _rhs_sign(con)  # a mirrored row reads -supply <= -target
+        rows.append(_row("target", t, m, limit=data.target[m, t], level=supplied, value=_clean(total)))
+        rows.append(_row("target_row_dual", t, m, limit=data.target[m, t], level=supplied, value=_clean(alone)))
     return rows
 
 
