@@ -341,19 +341,22 @@ def test_stockpile_day_price_when_days_move_the_flows(tmp_path):
     assert (more - results.objective) / step == pytest.approx(price, rel=1e-6)
 
 
-def test_default_data_prices_are_written(tmp_path):
+def test_default_data_prices_are_written(tmp_path, capsys):
     """The base run: summary.json, the sheet and the terminal line carry the marginal values."""
-    from pathlib import Path
-
     import openpyxl
 
-    root = Path(__file__).resolve().parents[1]
     out = tmp_path / "out"
-    assert main(["solve", str(root / "runs" / "base-2030.toml"), "--out", str(out)]) == 0
+    assert main(["solve", str(ROOT / "runs" / "base-2030.toml"), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     prices = summary["marginal_values"]
     assert set(prices["target"]) == set(summary["minerals"])
     assert all(v > 0 for v in prices["target"].values())
+    # "target" is the total derivative; the row's dual alone is kept apart, under its own name.
+    assert prices["target"]["graphite"] == pytest.approx(2970.11, abs=0.01)
+    assert prices["target_row_dual"]["graphite"] == pytest.approx(4000)
+    assert "total derivative" in prices["units"]["target"]
+    assert "not the cost of more requirement" in prices["units"]["target_row_dual"]
+    assert "+1 t of requirement (caps and floors scaling with it): dytb" in capsys.readouterr().out
     assert prices["country_cap"]["lithium"]["refine"]["CHN"] > 0
     # The committed stakes are sunk, so the default budget no longer binds (the hand cases test a binding one).
     assert prices["budget"]["binding"] is (prices["budget"]["value"] > 0)
@@ -363,4 +366,10 @@ def test_default_data_prices_are_written(tmp_path):
     assert prices["stockpile_days"]["lithium"] > 0
     workbook = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     assert "Marginal values" in workbook.sheetnames
+    sheet = list(workbook["Marginal values"].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(sheet) if row[0] == "kind")  # below the sheet's note
+    kind, mineral, value = (sheet[header].index(column) for column in ("kind", "mineral", "value"))
+    graphite = {row[kind]: row[value] for row in sheet[header + 1:] if row[mineral] == "graphite"}
+    assert graphite["target"] == pytest.approx(2970.11, abs=0.01)
+    assert graphite["target_row_dual"] == pytest.approx(4000)
     assert stock["lithium"] > 0

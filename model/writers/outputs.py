@@ -95,10 +95,14 @@ def marginal_document(results: Results) -> dict | None:
                   "acts on binaries only, is priced by the step to the portfolio chosen without it",
         "year": results.year,
         "target": {r["mineral"]: r["value"] for r in rows if r["kind"] == "target"},
+        "target_row_dual": {r["mineral"]: r["value"] for r in rows if r["kind"] == "target_row_dual"},
         "country_cap": {},
         "budget": None,
         "stockpile_days": {r["mineral"]: clean(r["value"]) for r in rows if r["kind"] == "stockpile_days"},
-        "units": {"target": "annual cost per extra t of requirement",
+        "units": {"target": "annual cost per extra t of requirement, every cap, floor and share of the requirement "
+                            "moving with it (total derivative)",
+                  "target_row_dual": "the target row's dual alone, every cap, floor and share held in t (partial "
+                                     "derivative; not the cost of more requirement)",
                   "country_cap": "annual cost saved per percentage point of cap (binding caps only)",
                   "budget": "annual cost saved per extra currency unit of budget",
                   "stockpile_days": "annual cost per extra day of cover"},

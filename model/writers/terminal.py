@@ -98,7 +98,7 @@ def format_marginal(results: Results) -> str:
 
     parts = []
     if target := top("target", lambda r: r.mineral):
-        parts.append(f"+1 t of target: {target}")
+        parts.append(f"+1 t of requirement (caps and floors scaling with it): {target}")
     if cap := top("country_cap", lambda r: f"{r.mineral} {r.stage} {r.country}"):
         parts.append(f"+1 point of cap saves: {cap}")
     budget = frame[frame["kind"] == "budget"]
