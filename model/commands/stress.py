@@ -96,9 +96,9 @@ def read_portfolio(data, folder: Path):
             year, kind, source, mineral = int(row["year"]), row["source_type"], row["source_id"], row["mineral"]
             tonnes = float(row["tonnes"])
             if kind == "market" and source in data.routes:
-                values["buy"][source, year] = tonnes
+                values["buy"][source, year] = values["buy"].get((source, year), 0.0) + tonnes  # a blend: one row per mine
             elif kind == "equity" and (source, mineral) in data.offtakes:
-                values["offtake"][source, mineral, year] = tonnes
+                values["offtake"][source, mineral, year] = values["offtake"].get((source, mineral, year), 0.0) + tonnes
             elif kind == "recycling" and mineral in data.recycling:
                 values["recycled"][mineral, year] = tonnes
                 values["feed"][mineral, year] = tonnes / data.recycling[mineral].recovery_rate

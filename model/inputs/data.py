@@ -8,6 +8,7 @@ model.  Notation follows DESIGN.md: routes ``o``, projects ``p``, minerals
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +25,16 @@ DEFAULT_PENALTY_MULTIPLE = 10.0
 class Route:
     option: str
     mineral: str
-    mine_country: str
+    mine_country: str  # "*": a blend, see ModelData.stage_shares
     refine_country: str
-    unit_cost: float  # currency per t
+    unit_cost: float | None  # currency per t; None when the row is market-linked (price_factor)
     max_t: float  # t per year
     min_t: float
     fixed_cost: float  # currency per year when used
     year_from: int | None = None  # the route exists only from/to these years (None: open)
     year_to: int | None = None
+    price_factor: float | None = None  # unit cost = price_factor * reference price (market-linked)
+    price_floor: float | None = None  # the unit cost is never below this
 
     def active(self, year: int) -> bool:
         return (self.year_from is None or self.year_from <= year) and (self.year_to is None or year <= self.year_to)
@@ -65,8 +68,10 @@ class Offtake:
     project: str
     mineral: str
     offtake_t: float  # t per year
-    unit_cost: float  # currency per t
+    unit_cost: float | None  # currency per t; None when market-linked (price_factor)
     min_take: float  # fraction of offtake_t
+    price_factor: float | None = None  # unit cost = price_factor * reference price
+    price_floor: float | None = None  # the unit cost is never below this (a contract floor)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class Recycling:
     feedstock_t: float
     recovery_rate: float
     unit_cost: float  # currency per t of contained mineral fed
+    stream: str = "all"  # the plants of this stream treat it
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class Plant:
     fixed_cost: float
     available_from: int | None = None  # None: from the first planned year
     committed: bool = False
+    stream: str = "all"  # treats the recycling minerals of this stream
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class ModelData:
     plants: dict[str, Plant]
     price: dict[tuple[str, int], float]  # (m, t) -> price_index factor
     feedstock: dict[tuple[str, int], float]  # (m, t) -> recycling_feedstock override
+    # mine blends: ("market", option) or ("equity", project) -> {mine country: share}
+    mine_mix: dict[tuple[str, str], dict[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def policy(self):
@@ -158,7 +167,34 @@ class ModelData:
         One country with share 1, except at the mine stage of a source with a
         mine blend (``mine_mix``), which splits by the blend's shares.
         """
+        if stage == "mine":
+            blend = self.mine_mix.get(("equity", flow[0]) if isinstance(flow, tuple) else ("market", flow))
+            if blend is not None:
+                return dict(blend)
         return {self.stage_country(flow, stage): 1.0}
+
+    def mine_countries(self, flow) -> list[str]:
+        """Every country a flow's ore is mined in (one, or a blend's)."""
+        return sorted(self.stage_shares(flow, "mine"))
+
+    def share_in(self, flow, countries) -> float:
+        """Share of a flow's tonnes mined in ``countries`` (a set)."""
+        return sum(share for c, share in self.stage_shares(flow, "mine").items() if c in countries)
+
+    def touch_share(self, flow, country: str) -> float:
+        """Share of a flow mined or refined in ``country``, each tonne counted once: the whole flow
+        when it is refined there, else the blend's share mined there (DESIGN "Mine blends")."""
+        if self.stage_country(flow, "refine") == country:
+            return 1.0
+        return self.stage_shares(flow, "mine").get(country, 0.0)
+
+    @functools.cached_property
+    def stream_minerals(self) -> dict[str, list[str]]:
+        """Recycling stream -> its minerals (sorted), for every stream with a mineral or a plant."""
+        streams: dict[str, list[str]] = {k.stream: [] for k in self.plants.values()}
+        for m in sorted(self.recycling):
+            streams.setdefault(self.recycling[m].stream, []).append(m)
+        return dict(sorted(streams.items()))
 
     def flow_exists(self, flow: str | tuple[str, str], year: int) -> bool:
         """A route exists in its year window; an offtake once its project is available."""
@@ -169,18 +205,22 @@ class ModelData:
     def flow_unit_cost(self, flow: str | tuple[str, str], year: int) -> float:
         """Unit cost of a route or an offtake in ``year`` (currency per t)."""
         if isinstance(flow, tuple):
-            return self.offtakes[flow].unit_cost
+            offtake = self.offtakes[flow]
+            # A fixed offtake cost is a contract term: price_index does not move it (a price_factor row moves
+            # with the reference price, which does).
+            return _priced(offtake.unit_cost, 1.0, offtake.price_factor, offtake.price_floor,
+                           self.reference_price(offtake.mineral, year))
         return self.unit_cost(flow, year)
 
-    def exposures(self, stages=STAGES) -> dict[tuple[str, str, str], list]:
-        """(m, g, c) -> the flows of m whose stage-g country is the foreign country c."""
-        groups: dict[tuple[str, str, str], list] = {}
+    def exposures(self, stages=STAGES) -> dict[tuple[str, str, str], dict]:
+        """(m, g, c) -> {flow of m: its share whose stage-g country is the foreign country c}
+        (share 1 except at the mine stage of a blend)."""
+        groups: dict[tuple[str, str, str], dict] = {}
         for stage in stages:
             for flow in list(self.routes) + list(self.offtakes):
-                mineral = flow[1] if isinstance(flow, tuple) else self.routes[flow].mineral
-                country = self.stage_country(flow, stage)
-                if country != self.home:
-                    groups.setdefault((mineral, stage, country), []).append(flow)
+                for country, share in self.stage_shares(flow, stage).items():
+                    if country != self.home:
+                        groups.setdefault((self.mineral_of(flow), stage, country), {})[flow] = share
         return dict(sorted(groups.items()))
 
     def project_available(self, project: str, year: int) -> bool:
@@ -195,8 +235,11 @@ class ModelData:
         return self.price.get((mineral, year), 1.0)
 
     def unit_cost(self, option: str, year: int) -> float:
+        """A route's unit cost in ``year``: unit_cost * price_index, or price_factor * reference price
+        (which carries the price_index); never below price_floor (currency per t)."""
         route = self.routes[option]
-        return route.unit_cost * self.price_factor(route.mineral, year)
+        return _priced(route.unit_cost, self.price_factor(route.mineral, year), route.price_factor,
+                       route.price_floor, self.reference_price(route.mineral, year))
 
     def reference_price(self, mineral: str, year: int) -> float:
         return self.minerals[mineral].reference_price * self.price_factor(mineral, year)
@@ -251,9 +294,13 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
         years_of = {c.name for c in TABLES_BY_NAME[table].columns if c.kind == YEAR}
         built[attribute] = {row[key]: cls(**{n: _blank_to_none(row[n], n in years_of) for n in names if n in row})
                             for row in records(table, key)}
-    offtakes = {(row["project"], row["mineral"]): Offtake(row["project"], row["mineral"], row["offtake_t"],
-                                                           row["unit_cost"], row["min_take"])
-                for row in records("project_offtake", "project,mineral")}
+    offtakes = {(row["project"], row["mineral"]): Offtake(
+        row["project"], row["mineral"], row["offtake_t"], _blank_to_none(row["unit_cost"]), row["min_take"],
+        _blank_to_none(row["price_factor"]), _blank_to_none(row["price_floor"]))
+        for row in records("project_offtake", "project,mineral")}
+    mine_mix: dict[tuple[str, str], dict[str, float]] = {}
+    for row in records("mine_mix", "source_type,source_id,mine_country"):
+        mine_mix.setdefault((row["source_type"], row["source_id"]), {})[row["mine_country"]] = float(row["share"])
     return ModelData(
         run=run,
         dataset=dataset,
@@ -266,8 +313,15 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
         offtakes=offtakes,
         price={(r["mineral"], r["year"]): r["factor"] for r in records("price_index", "mineral,year")},
         feedstock={(r["mineral"], r["year"]): r["feedstock_t"] for r in records("recycling_feedstock", "mineral,year")},
+        mine_mix=mine_mix,
         **built,
     )
+
+
+def _priced(unit_cost, index: float, factor, floor, reference: float) -> float:
+    """DESIGN "Price basis": unit_cost * index, or factor * reference (already indexed), floored."""
+    price = unit_cost * index if unit_cost is not None else factor * reference
+    return max(floor, price) if floor is not None else price
 
 
 def _blank_to_none(value, year: bool = False):

@@ -101,15 +101,27 @@ COUNTRIES = Table(
     key=("country",),
 )
 
+# A row's price: a fixed unit_cost, or a multiple of the mineral's reference price (market-linked),
+# either one floored by price_floor (e.g. a contract floor).  See ModelData.flow_unit_cost.
+PRICE_FACTOR = Column("price_factor", QUANTITY,
+                      "market-linked price: multiple of the mineral's reference_price (give this or unit_cost)",
+                      "multiple of reference price", required=False, default=None)
+PRICE_FLOOR = Column("price_floor", QUANTITY, "the unit cost is never below this (e.g. a contract floor price)",
+                     "currency per t", required=False, default=None)
+
 SUPPLY = Table(
     "supply",
     "Market routes: buy a mineral mined in one country and refined in another.",
     (
         Column("option", ID, "route id"),
         Column("mineral", ID, "mineral id", references="minerals"),
-        Column("mine_country", ID, "country where the ore is mined", references="countries"),
+        Column("mine_country", ID, "country where the ore is mined; * for a blend listed in mine_mix",
+               references="countries", wildcard="*"),
         Column("refine_country", ID, "country where it is refined", references="countries"),
-        Column("unit_cost", QUANTITY, "delivered price", "currency per t"),
+        Column("unit_cost", QUANTITY, "delivered price (give this or price_factor)", "currency per t",
+               required=False, default=None),
+        PRICE_FACTOR,
+        PRICE_FLOOR,
         Column("max_t", QUANTITY, "most that can be bought on this route", "t per year"),
         Column("min_t", QUANTITY, "contract minimum if the route is used", "t per year", required=False, default=0.0),
         Column("fixed_cost", QUANTITY, "annual fixed cost if the route is used", "currency per year",
@@ -126,7 +138,8 @@ PROJECTS = Table(
     (
         Column("project", ID, "project id"),
         Column("name", TEXT, "project name"),
-        Column("mine_country", ID, "country of the mine", references="countries"),
+        Column("mine_country", ID, "country of the mine; * for a blend of mines listed in mine_mix",
+               references="countries", wildcard="*"),
         Column("refine_country", ID, "country of the refinery", references="countries"),
         Column("capex", QUANTITY, "equity outlay for the stake", "currency"),
         Column("life_years", QUANTITY, "economic life for the capital annuity", "years"),
@@ -145,7 +158,10 @@ PROJECT_OFFTAKE = Table(
         Column("project", ID, "project id", references="projects"),
         Column("mineral", ID, "mineral id", references="minerals"),
         Column("offtake_t", QUANTITY, "offtake entitlement", "t per year"),
-        Column("unit_cost", QUANTITY, "cost of the offtake to the equity holder", "currency per t"),
+        Column("unit_cost", QUANTITY, "cost of the offtake to the equity holder (give this or price_factor)",
+               "currency per t", required=False, default=None),
+        PRICE_FACTOR,
+        PRICE_FLOOR,
         Column("min_take", RATE, "take-or-pay floor as a fraction of the entitlement", required=False, default=0.0),
     ),
     key=("project", "mineral"),
@@ -160,6 +176,8 @@ RECYCLING = Table(
         Column("feedstock_t", QUANTITY, "contained mineral in collectable scrap", "t per year"),
         Column("recovery_rate", RATE, "fraction of the fed mineral recovered"),
         Column("unit_cost", QUANTITY, "processing cost per tonne of contained mineral fed", "currency per t"),
+        Column("stream", ID, "recycling stream whose plants treat this mineral (e.g. battery, magnet)",
+               required=False, default="all"),
     ),
     key=("mineral",),
     required=False,
@@ -167,7 +185,7 @@ RECYCLING = Table(
 
 RECYCLING_PLANTS = Table(
     "recycling_plants",
-    "Recycling plants that can be built; their capacity is shared by all minerals.",
+    "Recycling plants that can be built; a plant's capacity is shared by the minerals of its stream.",
     (
         Column("plant", ID, "plant id"),
         Column("capacity_t", QUANTITY, "feed capacity, contained mineral of all kinds", "t per year"),
@@ -179,8 +197,23 @@ RECYCLING_PLANTS = Table(
                required=False, default=None),
         Column("committed", BOOL, "already built or decided: runs from available_from, no capex, no budget",
                required=False, default=False),
+        Column("stream", ID, "recycling stream it treats (the minerals of recycling with that stream)",
+               required=False, default="all"),
     ),
     key=("plant",),
+    required=False,
+)
+
+MINE_MIX = Table(
+    "mine_mix",
+    "Mine blends: a route or project whose ore comes from several mine countries, share by share.",
+    (
+        Column("source_type", ID, "market (a supply option) or equity (a project)", choices=("market", "equity")),
+        Column("source_id", ID, "the supply option or project; its own mine_country is *"),
+        Column("mine_country", ID, "a country the blend's ore is mined in", references="countries"),
+        Column("share", RATE, "share of the source's tonnes mined there (a source's shares sum to 1)"),
+    ),
+    key=("source_type", "source_id", "mine_country"),
     required=False,
 )
 
@@ -303,7 +336,8 @@ OTHER_DEMAND = Table(
 )
 
 TABLES: tuple[Table, ...] = (
-    MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, RECYCLING, RECYCLING_PLANTS, DISRUPTIONS,
+    MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, MINE_MIX, RECYCLING, RECYCLING_PLANTS,
+    DISRUPTIONS,
     BATTERY_CHEMISTRIES, UNIT_CONVERSIONS, DEMAND_DRIVERS, CHEMISTRY_MIX, MAGNET_CONTENT, OTHER_DEMAND,
     PRICE_INDEX, RECYCLING_FEEDSTOCK,
 )

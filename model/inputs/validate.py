@@ -214,6 +214,7 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
             problems.append(Problem(dataset.where["supply"], dataset.rows["supply"][i], "min_t",
                                     f"min_t is larger than max_t ({high:g})", f"{low:g}"))
     problems += _check_disruptions(dataset)
+    problems += _check_realism(dataset)
     for name in ("projects", "recycling_plants"):
         for i, life in enumerate(dataset[name]["life_years"]):
             if pd.isna(life):  # a bad cell, already reported
@@ -242,4 +243,56 @@ def _check_disruptions(dataset: Dataset) -> list[Problem]:
                                     f"differs from the scenario's probability {first[scenario][0]:g} "
                                     f"on row {first[scenario][1]}", f"{probability:g}"))
         first.setdefault(scenario, (probability, row))
+    return problems
+
+
+def _check_realism(dataset: Dataset) -> list[Problem]:
+    """Price basis (exactly one of unit_cost and price_factor) and mine blends (DESIGN "Realism extensions").
+
+    A blend's shares lie in (0, 1] and sum to 1; a source listed in mine_mix
+    has mine_country * in its own table, and every * source is listed.
+    """
+    problems = []
+    for name in ("supply", "project_offtake"):
+        table, where = dataset[name], dataset.where[name]
+        for i, (cost, factor) in enumerate(zip(table["unit_cost"], table["price_factor"])):
+            given = (not pd.isna(cost), not pd.isna(factor))
+            if given == (True, True):
+                problems.append(Problem(where, dataset.rows[name][i], "price_factor",
+                                        "give unit_cost or price_factor, not both", f"{factor:g}"))
+            elif given == (False, False):
+                problems.append(Problem(where, dataset.rows[name][i], "unit_cost",
+                                        "is empty; give unit_cost or price_factor"))
+    mix, where = dataset["mine_mix"], dataset.where["mine_mix"]
+    owners = {"market": ("supply", "option"), "equity": ("projects", "project")}
+    own_country = {kind: dict(zip(dataset[table][key], dataset[table]["mine_country"]))
+                   for kind, (table, key) in owners.items()}
+    first_row: dict[tuple, int] = {}
+    total: dict[tuple, float] = {}
+    for i, (kind, source, share) in enumerate(zip(mix["source_type"], mix["source_id"], mix["share"])):
+        row = dataset.rows["mine_mix"][i]
+        if pd.isna(kind) or pd.isna(source):  # a bad cell, already reported
+            continue
+        table, key = owners[kind]
+        if source not in own_country[kind]:
+            problems.append(Problem(where, row, "source_id", f"unknown {key} in {table}", source))
+            continue
+        if own_country[kind][source] != "*":
+            problems.append(Problem(where, row, "source_id",
+                                    f"a blend's {key} must have mine_country * in {table} "
+                                    f"(it has {own_country[kind][source]})", source))
+        if not pd.isna(share):
+            if share <= 0:
+                problems.append(Problem(where, row, "share", "must be more than 0", f"{share:g}"))
+            total[kind, source] = total.get((kind, source), 0.0) + share
+        first_row.setdefault((kind, source), row)
+    for (kind, source), share in sorted(total.items()):
+        if abs(share - 1.0) > 1e-6:
+            problems.append(Problem(where, first_row[kind, source], "share",
+                                    f"the shares of {kind} {source} sum to {share:.6g}, not 1", f"{share:g}"))
+    for kind, (table, key) in owners.items():
+        for i, (source, country) in enumerate(zip(dataset[table][key], dataset[table]["mine_country"])):
+            if country == "*" and (kind, source) not in first_row:
+                problems.append(Problem(dataset.where[table], dataset.rows[table][i], "mine_country",
+                                        f"* (a blend) needs rows in mine_mix with source_type {kind}", source))
     return problems

@@ -16,7 +16,13 @@ Variables, named from the domain with DESIGN.md's symbol:
 - ``build[k]``  b[k]   binary: recycling plant k built
 - ``feed[m,t]`` f[m], ``recycled[m,t]`` r[m]  recycling feed and output
 - ``shortfall[m,t]`` u[m]  unmet target (elastic mode only), with
-  ``recycling_gap`` and ``ally_gap`` the elastic slacks of the two floors.
+  ``recycling_gap`` and ``ally_gap`` the elastic slacks of the two floors and,
+  in elastic mode only, one slack per other limit that can make the strict
+  model infeasible (``RELAXABLE``): caps, any-stage caps, the conflict share,
+  committed take-or-pay floors, the stock floor and the stock-move limit.
+
+Mine blends (``mine_mix``): a flow counts at the mine stage as share x flow
+for each country of its blend (``ModelData.stage_shares``).
 
 The model never touches files; ``build_model`` only reads ``ModelData``.
 """
@@ -29,6 +35,21 @@ from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 
 LEVERS = ("market", "equity", "recycling", "stockpile", "recourse", "shortfall")
+
+# Elastic slacks: component name -> (the limit it relaxes, position of the mineral in its index,
+# penalty as a multiple of the mineral's shortfall_penalty per tonne).  A signed contract weighs
+# more than a policy limit, so an elastic solve relaxes the policy first and says by how much.
+RELAXABLE = {
+    "shortfall": ("target", 0, 1.0),
+    "recycling_gap": ("minimum recycling share", 0, 1.0),
+    "ally_gap": ("ally share floor", 1, 1.0),
+    "cap_gap": ("country cap", 0, 1.0),
+    "any_stage_gap": ("any-stage cap", 0, 1.0),
+    "conflict_gap": ("conflict-affected share limit", 0, 1.0),
+    "take_or_pay_gap": ("take-or-pay floor of a committed stake", 1, 2.0),
+    "stock_floor_gap": ("stockpile floor (stockpile_min_days)", 0, 1.0),
+    "stock_move_gap": ("stock-move limit (max_stock_build_t)", 0, 2.0),  # physical: relax the floor first
+}
 
 
 def capital_recovery_factor(rate: float, life_years: float) -> float:
@@ -83,6 +104,8 @@ def define_sets(model, data: ModelData) -> None:
 
 
 def define_variables(model, data: ModelData) -> None:
+    """Decisions, with DESIGN's symbols (module docstring); sparse: only existing (route, year) pairs and
+    start years.  The three elastic slacks of targets and floors exist in both modes (fixed at 0 when strict)."""
     model.buy = pyo.Var(model.OT, within=pyo.NonNegativeReals)
     model.use = pyo.Var(model.OT_switch, within=pyo.Binary)
     model.stake = pyo.Var(model.PT, within=pyo.Binary)  # y[p,t]: offtake from p starts in year t
@@ -96,9 +119,22 @@ def define_variables(model, data: ModelData) -> None:
     model.shortfall = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
     model.recycling_gap = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
     model.ally_gap = pyo.Var(pyo.Set(initialize=STAGES), model.M, model.T, within=pyo.NonNegativeReals)
+    model.relaxable = ["shortfall", "recycling_gap", "ally_gap"]  # the slack components, for objective and diagnosis
     if not model.elastic:
         for slack in (model.shortfall, model.recycling_gap, model.ally_gap):
             slack.fix(0)
+
+
+def relaxation(model, name: str, index: list):
+    """The elastic slack ``name`` over ``index`` (a row's index): a variable per row in elastic mode,
+    else 0 (the strict model carries no such columns)."""
+    if not model.elastic:
+        return lambda *key: 0.0
+    model.add_component(name, pyo.Var(pyo.Set(initialize=index, dimen=len(index[0]) if index else 1, ordered=True),
+                                      within=pyo.NonNegativeReals))
+    model.relaxable.append(name)
+    slack = getattr(model, name)
+    return lambda *key: slack[key] if key in slack else 0.0
 
 
 def supply_of(model, data: ModelData, mineral: str, year: int):
@@ -159,16 +195,19 @@ def define_target(model, data: ModelData) -> None:
 def define_country_cap(model, data: ModelData) -> None:
     """Family 2, single-country cap: for m, g in cap_stages, foreign c, t:
 
-        sum_{e of m with country_g(e) = c} flow[e] <= cap[m] * target[m]
+        sum_{e of m} share_g[e,c] flow[e] (- slack) <= cap[m] * target[m]
 
-    The denominator is the requirement, not the purchase, so surplus bought
-    elsewhere cannot dilute a dependence.  Recycling is home and never capped.
+    share_g[e,c] is 1 when e's stage-g country is c (a blend's share of c at the
+    mine stage).  The denominator is the requirement, not the purchase, so surplus
+    bought elsewhere cannot dilute a dependence.  Recycling is home and never capped.
     """
     exposures = data.exposures(data.policy.cap_stages)
     index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
+    slack = relaxation(model, "cap_gap", index)
 
     def rule(model, m, g, c, t):
-        return sum(flow_of(model, e, t) for e in exposures[m, g, c]) <= data.policy.cap(m) * data.target[m, t]
+        flows = sum(share * flow_of(model, e, t) for e, share in exposures[m, g, c].items())
+        return flows - slack(m, g, c, t) <= data.policy.cap(m) * data.target[m, t]
 
     model.country_cap = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(rule))
 
@@ -194,7 +233,8 @@ def define_route_bounds(model, data: ModelData) -> None:
 def define_equity(model, data: ModelData) -> None:
     """Family 4, equity, with B[p,t] = sum_{tau <= t} y[p,tau] (built by year t):
 
-        min_take * offtake * B[p,t] <= q[p,m,t] <= offtake * B[p,t],   sum_t y[p,t] <= 1
+        min_take * offtake * B[p,t] (- slack, committed only) <= q[p,m,t] <= offtake * B[p,t],
+        sum_t y[p,t] <= 1
 
     y[p,t] exists only for t >= available_from[p], so a project not on stream
     by a year cannot deliver in it.  A committed project has B = 1 from
@@ -206,15 +246,25 @@ def define_equity(model, data: ModelData) -> None:
 
     def lower(model, p, m, t):
         offtake = data.offtakes[p, m]
-        return model.offtake[p, m, t] >= offtake.min_take * offtake.offtake_t * project_built(model, data, p, t)
+        return (model.offtake[p, m, t] + slack(p, m, t)
+                >= offtake.min_take * offtake.offtake_t * project_built(model, data, p, t))
 
     model.offtake_max = pyo.Constraint(model.PM, model.T, rule=_nontrivial(upper))
     take_or_pay = [(p, m, t) for (p, m), o in sorted(data.offtakes.items()) if o.min_take > 0 for t in data.years]
+    # Only a committed stake's floor can make the strict model infeasible (a new one can be left out).
+    slack = relaxation(model, "take_or_pay_gap",
+                       [(p, m, t) for p, m, t in take_or_pay if data.projects[p].committed])
+
     model.offtake_min = pyo.Constraint(pyo.Set(initialize=take_or_pay, dimen=3, ordered=True), rule=_nontrivial(lower))
     starts = sorted({p for p, _ in model.PT})
     model.start_once = pyo.Constraint(
         pyo.Set(initialize=[p for p in starts if sum(1 for q, _ in model.PT if q == p) > 1], ordered=True),
         rule=lambda model, p: sum(model.stake[p, t] for t in data.years if (p, t) in model.PT) <= 1)
+    define_plant_start(model, data)
+
+
+def define_plant_start(model, data: ModelData) -> None:
+    """A recycling plant starts at most once: sum_t b[k,t] <= 1 (B[k,t] = sum_{tau <= t} b[k,tau])."""
     plants = sorted({k for k, _ in model.KT})
     model.plant_once = pyo.Constraint(
         pyo.Set(initialize=[k for k in plants if sum(1 for q, _ in model.KT if q == k) > 1], ordered=True),
@@ -223,15 +273,22 @@ def define_equity(model, data: ModelData) -> None:
 
 def define_recycling(model, data: ModelData) -> None:
     """Family 5, recycling, per year t: r[m] <= recovery[m] f[m]; f[m] <= feedstock[m,t];
-    sum_m f[m] <= sum_k capacity[k] B[k,t] (plants built by t); r[m] (+ gap) >= share[m] * target[m]."""
+    per stream: sum_{m in stream} f[m] <= sum_{k of that stream} capacity[k] B[k,t] (plants built by t);
+    r[m] (+ gap) >= share[m] * target[m]."""
     model.recovery = pyo.Constraint(
         model.R, model.T, rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
     model.feedstock = pyo.Constraint(
         model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.feedstock_t(m, t))
+    streams = data.stream_minerals
+
+    def capacity(model, stream, t):
+        return (sum(model.feed[m, t] for m in streams[stream])
+                <= sum(data.plants[k].capacity_t * plant_built(model, data, k, t)
+                       for k in sorted(data.plants) if data.plants[k].stream == stream))
+
     model.plant_capacity = pyo.Constraint(
-        model.T, rule=_nontrivial(lambda model, t: sum(model.feed[m, t] for m in model.R)
-                                  <= sum(data.plants[k].capacity_t * plant_built(model, data, k, t)
-                                         for k in sorted(data.plants))))
+        pyo.Set(initialize=[(stream, t) for stream in streams for t in data.years], dimen=2, ordered=True),
+        rule=_nontrivial(capacity))
 
     shares = data.policy.min_recycling_share
     index = [(m, t) for m in sorted(shares) if shares[m] > 0 for t in data.years]
@@ -246,13 +303,14 @@ def define_recycling(model, data: ModelData) -> None:
 def define_stockpile(model, data: ModelData) -> None:
     """Family 6, stockpile: for every foreign c and both stages (whatever cap_stages says),
 
-        s[m] >= stockpile_days/365 * sum_{e of m with country_g(e) = c} flow[e]
+        s[m] >= stockpile_days/365 * sum_{e of m} share_g[e,c] flow[e]
 
     so the stock covers losing the largest single-country exposure for
-    stockpile_days; plus the floor s[m] >= stockpile_min_days/365 * target[m].
+    stockpile_days; plus the floor s[m] (+ slack) >= stockpile_min_days/365 * target[m].
     With stockpile_mode = "stochastic" the rule is dropped (the floor stays):
     ``define_recourse`` prices the stock against the disruption scenarios.
-    Stock moves: s[m,t] - s[m,t-1] <= max_stock_build_t[m], with s[m, first-1] = existing_stock_t.
+    Stock moves, only when several years are planned (one year is a steady state):
+    s[m,t] - s[m,t-1] (- slack) <= max_stock_build_t[m], with s[m, first-1] = existing_stock_t.
     """
     days = data.policy.stockpile_days
     # In stochastic mode the scenarios size the stock instead of the rule.
@@ -261,21 +319,24 @@ def define_stockpile(model, data: ModelData) -> None:
     index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
 
     def cover(model, m, g, c, t):
-        return model.stock[m, t] >= days / 365.0 * sum(flow_of(model, e, t) for e in exposures[m, g, c])
+        return model.stock[m, t] >= days / 365.0 * sum(share * flow_of(model, e, t)
+                                                       for e, share in exposures[m, g, c].items())
 
     model.stockpile_cover = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(cover))
     min_days = data.policy.stockpile_min_days
     floor_index = [(m, t) for m in model.M for t in data.years] if min_days > 0 else []
+    floor_slack = relaxation(model, "stock_floor_gap", floor_index)
     model.stockpile_floor = pyo.Constraint(
         pyo.Set(initialize=floor_index, dimen=2, ordered=True),
-        rule=lambda model, m, t: model.stock[m, t] >= min_days / 365.0 * data.target[m, t])
+        rule=lambda model, m, t: model.stock[m, t] + floor_slack(m, t) >= min_days / 365.0 * data.target[m, t])
 
     limited = [(m, t) for m in sorted(data.minerals) if data.minerals[m].max_stock_build_t is not None
-               for t in data.years]
+               for t in data.years] if len(data.years) > 1 else []
+    move_slack = relaxation(model, "stock_move_gap", limited)
 
     def build_limit(model, m, t):
         before = model.stock[m, t - 1] if t > data.years[0] else data.minerals[m].existing_stock_t
-        return model.stock[m, t] - before <= data.minerals[m].max_stock_build_t
+        return model.stock[m, t] - before - move_slack(m, t) <= data.minerals[m].max_stock_build_t
 
     model.stock_build = pyo.Constraint(pyo.Set(initialize=limited, dimen=2, ordered=True), rule=_nontrivial(build_limit))
 
@@ -296,19 +357,22 @@ def define_budget(model, data: ModelData) -> None:
 def define_policy_limits(model, data: ModelData) -> None:
     """Family 8, policy limits, per mineral m and year t:
 
-    - conflict: sum of flows mined in conflict-affected countries <= conflict_max_share * target[m];
-    - any stage (optional): for each foreign c, the flows mined or refined in c, each counted
-      once, <= any_stage_cap * target[m];
-    - ally: flows whose stage-g country is home or an ally, plus recycling (home),
-      >= ally_min_share[g] * target[m], for g in mine, refine.
+    - conflict: sum_e (share of e mined in conflict-affected countries) flow[e]
+      (- slack) <= conflict_max_share * target[m];
+    - any stage (optional): for each foreign c, sum_e touch[e,c] flow[e] (- slack) <= any_stage_cap * target[m],
+      touch[e,c] = 1 when e is refined in c, else the share of e mined in c (each tonne counted once);
+    - ally: sum_e (share of e whose stage-g country is home or an ally) flow[e] + recycling (home)
+      (+ gap) >= ally_min_share[g] * target[m], for g in mine, refine.
     """
     policy = data.policy
     conflict_index = ([(m, t) for m in model.M for t in data.years]
                       if policy.conflict_max_share < 1 and data.conflict else [])
 
+    conflict_slack = relaxation(model, "conflict_gap", conflict_index)
+
     def conflict(model, m, t):
-        flows = [e for e in data.routes_of(m) + data.offtakes_of(m) if data.stage_country(e, "mine") in data.conflict]
-        return sum(flow_of(model, e, t) for e in flows) <= policy.conflict_max_share * data.target[m, t]
+        flows = sum(data.share_in(e, data.conflict) * flow_of(model, e, t) for e in data.flows_of(m))
+        return flows - conflict_slack(m, t) <= policy.conflict_max_share * data.target[m, t]
 
     model.conflict_share = pyo.Constraint(pyo.Set(initialize=conflict_index, dimen=2, ordered=True), rule=_nontrivial(conflict))
 
@@ -316,24 +380,26 @@ def define_policy_limits(model, data: ModelData) -> None:
     ally_index = [(g, m, t) for g in STAGES if policy.ally_min_share.get(g, 0) > 0 for m in model.M for t in data.years]
 
     def ally(model, g, m, t):
-        flows = [e for e in data.routes_of(m) + data.offtakes_of(m) if data.stage_country(e, g) in friendly]
+        flows = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly) * flow_of(model, e, t)
+                    for e in data.flows_of(m))
         gap = model.ally_gap[g, m, t]
-        return (sum(flow_of(model, e, t) for e in flows) + recycled_of(model, m, t) + gap
-                >= policy.ally_min_share[g] * data.target[m, t])
+        return flows + recycled_of(model, m, t) + gap >= policy.ally_min_share[g] * data.target[m, t]
 
     model.ally_share = pyo.Constraint(pyo.Set(initialize=ally_index, dimen=3, ordered=True), rule=_nontrivial(ally))
 
     any_cap = policy.any_stage_cap
-    touching: dict[tuple[str, str], list] = {}
+    touching: dict[tuple[str, str], dict] = {}
     if any_cap is not None:
         for flow in list(data.routes) + list(data.offtakes):
-            mineral = flow[1] if isinstance(flow, tuple) else data.routes[flow].mineral
-            for country in {data.stage_country(flow, g) for g in STAGES} - {data.home}:
-                touching.setdefault((mineral, country), []).append(flow)
+            countries = set(data.stage_shares(flow, "mine")) | {data.stage_country(flow, "refine")}
+            for country in sorted(countries - {data.home}):
+                touching.setdefault((data.mineral_of(flow), country), {})[flow] = data.touch_share(flow, country)
     any_index = [(m, c, t) for (m, c) in sorted(touching) for t in data.years]
+    any_slack = relaxation(model, "any_stage_gap", any_index)
 
     def any_stage(model, m, c, t):
-        return sum(flow_of(model, e, t) for e in touching[m, c]) <= any_cap * data.target[m, t]
+        flows = sum(share * flow_of(model, e, t) for e, share in touching[m, c].items())
+        return flows - any_slack(m, c, t) <= any_cap * data.target[m, t]
 
     model.any_stage_cap = pyo.Constraint(pyo.Set(initialize=any_index, dimen=3, ordered=True),
                                          rule=_nontrivial(any_stage))
@@ -413,12 +479,17 @@ def define_objective(model, data: ModelData) -> None:
     """Minimize sum_t (1 + discount_rate)^-(t - first year) cost[t], each year's cost summed from
     each lever's contribution ``model.cost[lever, t]`` (one year: just the annual cost):
 
-    - market: sum_o price_index[m,t] unit_cost[o] x[o,t] + fixed_cost[o] z[o,t]
-    - equity: sum_p crf(p) capex[p] B[p,t] + sum_{p,m} unit_cost[p,m] q[p,m,t]   (no capex if committed)
+    - market: sum_o unit_cost[o,t] x[o,t] + fixed_cost[o] z[o,t]
+    - equity: sum_p crf(p) capex[p] B[p,t] + sum_{p,m} unit_cost[p,m,t] q[p,m,t]   (no capex if committed)
+
+    unit_cost[o,t] = max(price_floor, price_index[m,t] unit_cost[o]) or, for a market-linked row,
+    max(price_floor, price_factor[o] price_index[m,t] reference_price[m]); an offtake's fixed unit_cost
+    is a contract term that price_index does not move (ModelData.flow_unit_cost).
     - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) B[k,t] + sum_m unit_cost[m] f[m,t]
     - stockpile: sum_m holding_cost_rate[m] price_index[m,t] reference_price[m] s[m,t]
     - recourse: sum_s probability[s] R[s]   (stochastic mode only, see define_recourse)
-    - shortfall: sum_m shortfall_penalty[m] (u[m] + gaps)   (elastic mode only)
+    - shortfall: sum over the elastic slacks of weight * shortfall_penalty[m] * slack   (elastic mode only;
+      RELAXABLE gives each slack's weight)
 
     crf is the capital recovery factor at discount_rate over the asset's life.
     """
@@ -433,7 +504,7 @@ def define_objective(model, data: ModelData) -> None:
 
     def equity(t):
         return (sum(annuity(data.projects[p]) * project_built(model, data, p, t) for p in sorted(data.projects))
-                + sum(data.offtakes[p, m].unit_cost * model.offtake[p, m, t] for p, m in model.PM))
+                + sum(data.flow_unit_cost((p, m), t) * model.offtake[p, m, t] for p, m in model.PM))
 
     def recycling(t):
         plants = sum((annuity(data.plants[k]) + data.plants[k].fixed_cost) * plant_built(model, data, k, t)
@@ -445,10 +516,12 @@ def define_objective(model, data: ModelData) -> None:
                    for m in model.M)
 
     def shortfall(t):
-        penalty = {m: data.minerals[m].shortfall_penalty for m in model.M}
-        return (sum(penalty[m] * model.shortfall[m, t] for m in model.M)
-                + sum(penalty[m] * model.recycling_gap[m, t] for m in model.M)
-                + sum(penalty[m] * model.ally_gap[g, m, t] for g in STAGES for m in model.M))
+        total = 0.0
+        for name in model.relaxable:
+            _, position, weight = RELAXABLE[name]
+            total += sum(weight * data.minerals[key[position]].shortfall_penalty * slack
+                         for key, slack in getattr(model, name).items() if key[-1] == t)
+        return total
 
     def recourse(t):
         return sum(probability * model.recourse_cost[s, t] for s, probability in model.scenario_probability.items())

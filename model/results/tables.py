@@ -99,8 +99,9 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     fixed cost; for an offtake its unit cost plus the project's capex annuity
     shared pro rata to the value of each mineral's offtake at reference
     price; for recycling the processing cost plus plant costs shared pro rata
-    to feed.  So the flows' costs plus the stock carrying cost (and penalties)
-    add up to the objective.
+    to feed within its stream.  So the flows' costs plus the stock carrying cost
+    (and penalties) add up to the objective.  A source with a mine blend has one
+    row per mine country, its tonnes and cost split by the blend's shares.
     """
     values = solution.values
     rows = []
@@ -109,9 +110,10 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
             tonnes = _value(solution, "buy", (o, t))
             if tonnes > 0:
                 fixed = route.fixed_cost * _value(solution, "use", (o, t)) if route.needs_switch else 0.0
-                rows.append(dict(year=t, mineral=route.mineral, source_type="market", source_id=o,
-                                 mine_country=route.mine_country, refine_country=route.refine_country,
-                                 tonnes=tonnes, cost=data.unit_cost(o, t) * tonnes + fixed))
+                for country, share in data.stage_shares(o, "mine").items():
+                    rows.append(dict(year=t, mineral=route.mineral, source_type="market", source_id=o,
+                                     mine_country=country, refine_country=route.refine_country,
+                                     tonnes=share * tonnes, cost=share * (data.unit_cost(o, t) * tonnes + fixed)))
         for p, project in data.projects.items():
             taken = {m: _value(solution, "offtake", (p, m, t)) for (pp, m) in data.offtakes if pp == p}
             worth = {m: q * data.minerals[m].reference_price for m, q in taken.items()}
@@ -119,22 +121,27 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
             for m, tonnes in taken.items():
                 if tonnes > 0:
                     share = worth[m] / sum(worth.values()) if sum(worth.values()) > 0 else 0.0
-                    rows.append(dict(year=t, mineral=m, source_type="equity", source_id=p,
-                                     mine_country=project.mine_country, refine_country=project.refine_country,
-                                     tonnes=tonnes, cost=data.offtakes[p, m].unit_cost * tonnes + share * annuity))
+                    cost = data.flow_unit_cost((p, m), t) * tonnes + share * annuity
+                    for country, part in data.stage_shares((p, m), "mine").items():
+                        rows.append(dict(year=t, mineral=m, source_type="equity", source_id=p,
+                                         mine_country=country, refine_country=project.refine_country,
+                                         tonnes=part * tonnes, cost=part * cost))
         feeds = {m: _value(solution, "feed", (m, t)) for m in data.recycling}
-        plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
-                         for name, k in data.plants.items())
-        for m, recycling in data.recycling.items():
-            tonnes = _value(solution, "recycled", (m, t))
-            if tonnes > 0 or feeds[m] > 0:
-                share = feeds[m] / sum(feeds.values()) if sum(feeds.values()) > 0 else 0.0
-                rows.append(dict(year=t, mineral=m, source_type="recycling", source_id=f"recycling-{m}",
-                                 mine_country=data.home, refine_country=data.home,
-                                 tonnes=tonnes, cost=recycling.unit_cost * feeds[m] + share * plant_cost))
+        for stream, minerals in data.stream_minerals.items():
+            plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
+                             for name, k in data.plants.items() if k.stream == stream)
+            stream_feed = sum(feeds[m] for m in minerals)
+            for m in minerals:
+                tonnes = _value(solution, "recycled", (m, t))
+                if tonnes > 0 or feeds[m] > 0:
+                    share = feeds[m] / stream_feed if stream_feed > 0 else 0.0
+                    rows.append(dict(year=t, mineral=m, source_type="recycling", source_id=f"recycling-{m}",
+                                     mine_country=data.home, refine_country=data.home, tonnes=tonnes,
+                                     cost=data.recycling[m].unit_cost * feeds[m] + share * plant_cost))
     columns = ["year", "mineral", "source_type", "source_id", "mine_country", "refine_country", "tonnes", "cost"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["year", "mineral", "source_type", "source_id"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["year", "mineral", "source_type", "source_id", "mine_country"],
+                             kind="stable").reset_index(drop=True)
 
 
 def share_table(data: ModelData, flows: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +209,9 @@ def project_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         begin = start_year(data, solution.values, "stake", p)
         offtakes = [(m, o) for (pp, m), o in data.offtakes.items() if pp == p]
         rows.append(dict(
-            project=p, name=project.name, mine_country=project.mine_country, refine_country=project.refine_country,
+            project=p, name=project.name, mine_country=_blend_text(data, (p, offtakes[0][0]) if offtakes else None,
+                                                                project.mine_country),
+            refine_country=project.refine_country,
             available_from=project.available_from, available=data.project_available(p, last),
             committed=project.committed, chosen=begin is not None, start_year=begin, capex=project.capex,
             capex_charged=0.0 if project.committed or begin is None else project.capex,
@@ -210,11 +219,20 @@ def project_table(data: ModelData, solution: Solution) -> pd.DataFrame:
             annualized_capex=annual_capital_cost(data, project) if begin is not None else 0.0,
             offtake=", ".join(f"{m} {_value(solution, 'offtake', (p, m, last)):,.0f}/{o.offtake_t:,.0f} t"
                               for m, o in offtakes),
-            offtake_cost=sum(o.unit_cost * _value(solution, "offtake", (p, m, last)) for m, o in offtakes)))
+            offtake_cost=sum(data.flow_unit_cost((p, m), last) * _value(solution, "offtake", (p, m, last))
+                             for m, o in offtakes)))
     columns = ["project", "name", "mine_country", "refine_country", "available_from", "available", "committed",
                "chosen", "start_year", "capex", "capex_charged", "life_years", "annualized_capex", "offtake",
                "offtake_cost"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _blend_text(data: ModelData, flow, country: str) -> str:
+    """A mine country, or a blend spelled out: "* (AUS 60%, USA 40%)"."""
+    if country != "*" or flow is None:
+        return country
+    shares = data.stage_shares(flow, "mine")
+    return "* (" + ", ".join(f"{c} {share:.0%}" for c, share in shares.items()) + ")"
 
 
 def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
@@ -223,11 +241,11 @@ def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         for m, recycling in data.recycling.items():
             recycled = _value(solution, "recycled", (m, t))
             feed = _value(solution, "feed", (m, t))
-            rows.append(dict(year=t, mineral=m, feedstock_t=data.feedstock_t(m, t), feed_t=feed,
+            rows.append(dict(year=t, mineral=m, stream=recycling.stream, feedstock_t=data.feedstock_t(m, t), feed_t=feed,
                              recovery_rate=recycling.recovery_rate, recycled_t=recycled,
                              share_of_target=recycled / data.target[m, t] if data.target[m, t] > 0 else 0.0,
                              processing_cost=recycling.unit_cost * feed))
-    columns = ["year", "mineral", "feedstock_t", "feed_t", "recovery_rate", "recycled_t", "share_of_target",
+    columns = ["year", "mineral", "stream", "feedstock_t", "feed_t", "recovery_rate", "recycled_t", "share_of_target",
                "processing_cost"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -237,11 +255,12 @@ def plant_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     for k, plant in data.plants.items():
         begin = start_year(data, solution.values, "build", k)
         annual = annual_capital_cost(data, plant) + plant.fixed_cost
-        rows.append(dict(plant=k, committed=plant.committed, built=begin is not None, start_year=begin,
+        rows.append(dict(plant=k, stream=plant.stream, committed=plant.committed, built=begin is not None,
+                         start_year=begin,
                          capacity_t=plant.capacity_t, capex=plant.capex,
                          capex_charged=0.0 if plant.committed or begin is None else plant.capex,
                          life_years=plant.life_years, annual_cost=annual if begin is not None else 0.0))
-    return pd.DataFrame(rows, columns=["plant", "committed", "built", "start_year", "capacity_t", "capex",
+    return pd.DataFrame(rows, columns=["plant", "stream", "committed", "built", "start_year", "capacity_t", "capex",
                                        "capex_charged", "life_years", "annual_cost"])
 
 
@@ -256,16 +275,14 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
         fixed = sum(r.fixed_cost * _value(solution, "use", (o, t)) for o, r in data.routes.items() if r.needs_switch)
         capex = sum(annual_capital_cost(data, p) * built_in(data, values, "stake", name, t)
                     for name, p in data.projects.items())
-        offtake = sum(o.unit_cost * _value(solution, "offtake", (p, m, t)) for (p, m), o in data.offtakes.items())
+        offtake = sum(data.flow_unit_cost((p, m), t) * _value(solution, "offtake", (p, m, t)) for p, m in data.offtakes)
         plants = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
                      for name, k in data.plants.items())
         processing = sum(r.unit_cost * _value(solution, "feed", (m, t)) for m, r in data.recycling.items())
         carrying = sum(mn.holding_cost_rate * data.reference_price(m, t) * _value(solution, "stock", (m, t))
                        for m, mn in data.minerals.items())
-        penalty = sum(mn.shortfall_penalty * (_value(solution, "shortfall", (m, t))
-                                              + _value(solution, "recycling_gap", (m, t))
-                                              + sum(_value(solution, "ally_gap", (g, m, t)) for g in STAGES))
-                      for m, mn in data.minerals.items())
+        # every elastic slack at its weight (optimization.build.RELAXABLE): the model's own sum
+        penalty = _value(solution, "cost", ("shortfall", t))
         for lever, component, cost in [
             ("market", "purchases", purchases), ("market", "route fixed costs", fixed),
             ("equity", "capex annuity", capex), ("equity", "offtake", offtake),

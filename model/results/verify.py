@@ -165,6 +165,8 @@ class Portfolio:
     minerals: dict = field(default_factory=dict)  # summary.json per-mineral entries, by (m, t)
     project_start: dict = field(default_factory=dict)  # p -> year it comes on stream (summary.json)
     plant_start: dict = field(default_factory=dict)  # k -> year
+    split: dict = field(default_factory=dict)  # (kind, source, m, t) -> {mine country: tonnes} (blends)
+    relaxed: dict = field(default_factory=dict)  # infeasible runs: (limit, m, t, where) -> relaxed tonnes stated
 
     def start(self, data: ModelData, kind: str, name: str) -> int | None:
         """Year a project ("stake") or plant ("build") is on stream from; committed ones from
@@ -293,10 +295,48 @@ def read_portfolio(data: ModelData, folder: Path) -> Portfolio:
             if m not in data.minerals:
                 problems.append(Problem("summary.json", None, f"minerals.{m}", "not a mineral of this dataset"))
 
+    if status == "infeasible":
+        problems += _read_relaxed(summary, portfolio)
     problems += _read_flows(data, folder / "flows.csv", portfolio)
+    problems += _check_splits(data, portfolio)
     if problems:
         raise InputError(problems)
     return portfolio
+
+
+def _read_relaxed(summary: dict, portfolio: Portfolio) -> list[Problem]:
+    """The limits an infeasible run's elastic re-solve states it relaxed (summary.json diagnosis.relaxed)."""
+    rows = (summary.get("diagnosis") or {}).get("relaxed") if isinstance(summary.get("diagnosis"), dict) else None
+    if not isinstance(rows, list):
+        return [Problem("summary.json", None, "diagnosis.relaxed", "an infeasible run must list its relaxed limits")]
+    problems = []
+    for i, row in enumerate(rows):
+        ok = (isinstance(row, dict) and isinstance(row.get("limit"), str) and isinstance(row.get("mineral"), str)
+              and isinstance(row.get("year"), int) and isinstance(row.get("where", ""), str)
+              and isinstance(row.get("relaxed_t"), (int, float)) and not isinstance(row.get("relaxed_t"), bool))
+        if not ok:
+            problems.append(Problem("summary.json", None, f"diagnosis.relaxed[{i}]", "malformed entry"))
+            continue
+        key = (row["limit"], row["mineral"], row["year"], row.get("where", ""))
+        portfolio.relaxed[key] = portfolio.relaxed.get(key, 0.0) + float(row["relaxed_t"])
+    return problems
+
+
+def _check_splits(data: ModelData, portfolio: Portfolio) -> list[Problem]:
+    """A blend's rows split its tonnes by the blend's shares (DESIGN "Mine blends")."""
+    problems = []
+    for (kind, source, m, t), parts in sorted(portfolio.split.items()):
+        if kind == "recycling":
+            continue
+        flow = source if kind == "market" else (source, m)
+        total = sum(parts.values())
+        for country, share in data.stage_shares(flow, "mine").items():
+            stated = parts.get(country, 0.0)
+            if abs(stated - share * total) > ATOL + RTOL * total:
+                problems.append(Problem("flows.csv", None, "tonnes",
+                                        f"{kind} {source} {m} {t}: {stated:.9g} t mined in {country}, but the blend "
+                                        f"gives it {share:g} of {total:.9g} t"))
+    return problems
 
 
 def _as_float(value) -> float:
@@ -351,25 +391,32 @@ def _flow_row(data: ModelData, name: str, line: int, cells: dict, portfolio: Por
         route = data.routes.get(source)
         if route is None or route.mineral != m:
             return [Problem(name, line, "source_id", f"not a {m} route of this dataset", source)]
-        key, store, countries = (source, year), portfolio.buy, (route.mine_country, route.refine_country)
+        key, store, flow = (source, year), portfolio.buy, source
+        mines, refine = data.stage_shares(source, "mine"), route.refine_country
     elif kind == "equity":
         if (source, m) not in data.offtakes:
             return [Problem(name, line, "source_id", f"not a project with {m} offtake in this dataset", source)]
-        project = data.projects[source]
-        key, store, countries = (source, m, year), portfolio.offtake, (project.mine_country, project.refine_country)
+        key, store, flow = (source, m, year), portfolio.offtake, (source, m)
+        mines, refine = data.stage_shares(flow, "mine"), data.projects[source].refine_country
     elif kind == "recycling":
         if m not in data.recycling:
             return [Problem(name, line, "mineral", "has no recycling feedstock in this dataset", m)]
-        key, store, countries = (m, year), portfolio.recycled, (data.home, data.home)
+        key, store, flow = (m, year), portfolio.recycled, None
+        mines, refine = {data.home: 1.0}, data.home
     else:
         return [Problem(name, line, "source_type", "must be market, equity or recycling", kind)]
-    for column, expected in zip(("mine_country", "refine_country"), countries):
-        if cells[column] != expected:
-            problems.append(Problem(name, line, column, f"does not match the dataset ({expected})", cells[column]))
-    if key in store:
+    if cells["mine_country"] not in mines:
+        problems.append(Problem(name, line, "mine_country", f"does not match the dataset ({', '.join(mines)})",
+                                cells["mine_country"]))
+    if cells["refine_country"] != refine:
+        problems.append(Problem(name, line, "refine_country", f"does not match the dataset ({refine})",
+                                cells["refine_country"]))
+    parts = portfolio.split.setdefault((kind, source, m, year), {})
+    if cells["mine_country"] in parts:
         problems.append(Problem(name, line, "source_id", "the same flow appears twice", source))
-    store[key] = tonnes
-    portfolio.row_cost[kind, source, m, year] = cost
+    parts[cells["mine_country"]] = tonnes
+    store[key] = store.get(key, 0.0) + tonnes
+    portfolio.row_cost[kind, source, m, year] = portfolio.row_cost.get((kind, source, m, year), 0.0) + cost
     return problems
 
 
@@ -383,8 +430,13 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
     policy = data.policy
     elastic = portfolio.status == "infeasible"
     if elastic:
-        report.notes.append("infeasible run: the elastic portfolio is checked against the hard limits; the "
-                            "recycling and ally floors and the objective are elastic there and not checked")
+        report.notes.append("infeasible run: the elastic portfolio is checked against every limit, each allowed to "
+                            "exceed its bound by no more than the relaxation summary.json states; the recycling "
+                            "and ally floors and the objective are elastic there and not checked")
+
+    def allowed(limit, m, t, where="") -> float:
+        """Tonnes by which an infeasible run says it relaxed this limit (0 in a solved run)."""
+        return portfolio.relaxed.get((limit, m, t, where), 0.0) if elastic else 0.0
     for (p, m, t), q in sorted(portfolio.offtake.items(), key=lambda item: item[0][2]):
         if q > 0 and not data.projects[p].committed and p not in portfolio.stakes:
             portfolio.stakes.add(p)
@@ -418,42 +470,49 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
             family["target"].add(f"{m} {t}", supplied + portfolio.shortfall.get((m, t), 0.0), target, ">=")
             if not elastic and portfolio.shortfall.get((m, t), 0.0) > 0:
                 family["target"].add(f"{m} {t} shortfall in a strict solve", portfolio.shortfall[m, t], 0.0)
-            # 2. country caps and 6. stockpile rule, per stage and foreign country
+            # 2. country caps and 6. stockpile rule, per stage and foreign country (a blend by its shares)
             for g in STAGES:
                 through: dict[str, float] = {}
                 for e in flows_of[m]:
-                    c = data.stage_country(e, g)
-                    if c != data.home:
-                        through[c] = through.get(c, 0.0) + flow(e, t)
+                    for c, share in data.stage_shares(e, g).items():
+                        if c != data.home:
+                            through[c] = through.get(c, 0.0) + share * flow(e, t)
                 for c, tonnes in sorted(through.items()):
                     if g in policy.cap_stages:
-                        family["country_cap"].add(f"{m} {g} {c} {t}", tonnes, policy.cap(m) * target)
+                        family["country_cap"].add(f"{m} {g} {c} {t}", tonnes, policy.cap(m) * target
+                                                  + allowed("country cap", m, t, f"{c} at the {g} stage"))
                     if policy.stockpile_mode == "rule" and policy.stockpile_days > 0:
                         family["stockpile"].add(f"{m} cover of {g} {c} {t}", portfolio.stock.get((m, t), 0.0),
                                                 policy.stockpile_days / 365.0 * tonnes, ">=")
-            family["stockpile"].add(f"{m} floor {t}", portfolio.stock.get((m, t), 0.0),
+            family["stockpile"].add(f"{m} floor {t}", portfolio.stock.get((m, t), 0.0)
+                                    + allowed("stockpile floor (stockpile_min_days)", m, t),
                                     policy.stockpile_min_days / 365.0 * target, ">=")
             # 5. recycling floor; 8. policy limits
             share = policy.min_recycling_share.get(m, 0.0)
             if share > 0 and not elastic:
                 family["recycling"].add(f"{m} recycling share {t}", recycled(m, t), share * target, ">=")
             if policy.conflict_max_share < 1 and data.conflict:
-                tonnes = sum(flow(e, t) for e in flows_of[m] if data.stage_country(e, "mine") in data.conflict)
-                family["policy_limits"].add(f"{m} conflict share {t}", tonnes, policy.conflict_max_share * target)
+                tonnes = sum(data.share_in(e, data.conflict) * flow(e, t) for e in flows_of[m])
+                family["policy_limits"].add(f"{m} conflict share {t}", tonnes, policy.conflict_max_share * target
+                                            + allowed("conflict-affected share limit", m, t))
             friendly = data.allies | {data.home}
             for g in STAGES:
                 floor = policy.ally_min_share.get(g, 0.0)
                 if floor > 0 and not elastic:
-                    tonnes = sum(flow(e, t) for e in flows_of[m] if data.stage_country(e, g) in friendly)
+                    tonnes = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly)
+                                 * flow(e, t) for e in flows_of[m])
                     family["policy_limits"].add(f"{m} ally share {g} {t}", tonnes + recycled(m, t), floor * target,
                                                 ">=")
             if policy.any_stage_cap is not None:
                 touching: dict[str, float] = {}
                 for e in flows_of[m]:
-                    for c in {data.stage_country(e, g) for g in STAGES} - {data.home}:
-                        touching[c] = touching.get(c, 0.0) + flow(e, t)
+                    countries = set(data.stage_shares(e, "mine")) | {data.stage_country(e, "refine")}
+                    for c in countries - {data.home}:
+                        # each tonne once: the whole flow where it is refined, a blend's share where mined
+                        touching[c] = touching.get(c, 0.0) + data.touch_share(e, c) * flow(e, t)
                 for c, tonnes in sorted(touching.items()):
-                    family["policy_limits"].add(f"{m} any stage {c} {t}", tonnes, policy.any_stage_cap * target)
+                    family["policy_limits"].add(f"{m} any stage {c} {t}", tonnes, policy.any_stage_cap * target
+                                                + allowed("any-stage cap", m, t, f"{c} at any stage"))
         # 3. route bounds
         for o, route in data.routes.items():
             x = portfolio.buy.get((o, t), 0.0)
@@ -466,7 +525,10 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
             y = 1.0 if built("stake", p, t) else 0.0
             family["equity"].add(f"{p} {m} offtake {t}", q, offtake.offtake_t * y)
             if offtake.min_take > 0 and y:
-                family["equity"].add(f"{p} {m} take-or-pay {t}", q, offtake.min_take * offtake.offtake_t, ">=")
+                family["equity"].add(f"{p} {m} take-or-pay {t}",
+                                     q + allowed("take-or-pay floor of a committed stake", m, t,
+                                                 f"committed stake {p}"),
+                                     offtake.min_take * offtake.offtake_t, ">=")
         for p in sorted(stakes):
             begin = portfolio.start(data, "stake", p)
             family["equity"].add(f"{p} starts ({begin}) from available_from {data.projects[p].available_from}",
@@ -477,15 +539,17 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
                 family["recycling"].add(f"{m} recycled with recovery_rate 0 ({t})", recycled(m, t), 0.0)
                 continue
             family["recycling"].add(f"{m} feedstock {t}", feed(m, t), data.feedstock_t(m, t))
-        total_feed = sum(feed(m, t) for m in data.recycling)
-        family["recycling"].add(f"plant capacity {t}", total_feed,
-                                sum(k.capacity_t for name, k in data.plants.items() if built("build", name, t)))
-        # 6. stock moves
+        for stream, minerals in data.stream_minerals.items():
+            family["recycling"].add(f"plant capacity of stream {stream} {t}", sum(feed(m, t) for m in minerals),
+                                    sum(k.capacity_t for name, k in data.plants.items()
+                                        if k.stream == stream and built("build", name, t)))
+        # 6. stock moves, only between planned years (a one-year run is a steady state)
         for m, mineral in data.minerals.items():
-            if mineral.max_stock_build_t is not None:
+            if mineral.max_stock_build_t is not None and len(data.years) > 1:
                 before = portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
                 family["stockpile"].add(f"{m} stock build {t}", portfolio.stock.get((m, t), 0.0) - before,
-                                        mineral.max_stock_build_t)
+                                        mineral.max_stock_build_t + allowed("stock-move limit (max_stock_build_t)",
+                                                                            m, t))
     # 7. budget: each capex once; committed assets are sunk
     if policy.investment_budget is not None:
         spent = (sum(data.projects[p].capex for p in stakes if not data.projects[p].committed)
@@ -516,8 +580,8 @@ def _costs(data: ModelData, portfolio: Portfolio, feed) -> dict:
         for p, project in data.projects.items():
             on = portfolio.built(data, "stake", p, t) and not project.committed
             annuity = _crf(rate, project.life_years) * project.capex if on else 0.0
-            cost = annuity + sum(o.unit_cost * portfolio.offtake.get((p, m, t), 0.0)
-                                 for (pp, m), o in data.offtakes.items() if pp == p)
+            cost = annuity + sum(data.flow_unit_cost((pp, m), t) * portfolio.offtake.get((p, m, t), 0.0)
+                                 for (pp, m) in data.offtakes if pp == p)
             equity += cost
             if any(portfolio.offtake.get((p, m, t), 0.0) > 0 for (pp, m) in data.offtakes if pp == p):
                 sources["equity", p, t] = cost

@@ -76,8 +76,14 @@ def summary_document(results: Results) -> dict:
                        "missing and which limits bind",
             "elastic_objective": results.elastic_objective,
             "minerals": {d["mineral"]: {k: v for k, v in d.items() if k != "mineral"} for d in results.diagnosis},
+            "relaxed": relaxed_rows(results),
         }
     return document
+
+
+def relaxed_rows(results: Results) -> list[dict]:
+    """Every limit the elastic re-solve relaxed, one flat row each (summary.json and the workbook)."""
+    return [{"year": d["year"], "mineral": d["mineral"], **r} for d in results.diagnosis for r in d["relaxed"]]
 
 
 def marginal_document(results: Results) -> dict | None:
@@ -176,7 +182,13 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
     if results.diagnosis:
         import pandas as pd
 
-        tables["Diagnosis"] = pd.DataFrame([{**d, "binding": "; ".join(d["binding"])} for d in results.diagnosis])
+        tables["Relaxed limits"] = pd.DataFrame(relaxed_rows(results),
+                                                columns=["year", "mineral", "limit", "where", "relaxed_t",
+                                                         "share_of_target", "bound_t"])
+        tables["Diagnosis"] = pd.DataFrame([{**{k: v for k, v in d.items() if k != "relaxed"},
+                                             "ally_floor_unmet_t": "; ".join(f"{g} {v:,.0f} t" for g, v in
+                                                                             d["ally_floor_unmet_t"].items()),
+                                             "binding": "; ".join(d["binding"])} for d in results.diagnosis])
     if results.stress is not None:
         tables["Stress"] = results.stress
     if results.marginal_values is not None and not results.marginal_values.empty:

@@ -74,16 +74,16 @@ def format_summary(results: Results) -> str:
     if results.marginal_values is not None and not results.marginal_values.empty:
         lines.append(format_marginal(results))
     if results.diagnosis:
-        lines += ["", "INFEASIBLE: the targets cannot all be met within the limits. Per mineral:"]
+        lines += ["", "INFEASIBLE: no portfolio meets every limit. The elastic re-solve relaxes, per mineral:"]
         for d in results.diagnosis:
-            parts = [f"{d['unmet_t']:,.0f} t of {d['target_t']:,.0f} t unmet"]
-            if d["recycling_floor_unmet_t"] > 0:
-                parts.append(f"recycling floor short by {d['recycling_floor_unmet_t']:,.0f} t")
-            for stage, gap in d["ally_floor_unmet_t"].items():
-                parts.append(f"ally {stage} floor short by {gap:,.0f} t")
-            lines.append(f"  {d['mineral']} ({d['year']}): " + "; ".join(parts)
-                         + f" (at most {d['available_t']:,.0f} t available on all options)")
-            lines += [f"    - {limit}" for limit in d["binding"]]
+            lines.append(f"  {d['mineral']} ({d['year']}, target {d['target_t']:,.0f} t; at most "
+                         f"{d['available_t']:,.0f} t available on all options):")
+            for r in d["relaxed"]:
+                share = f" = {r['share_of_target']:.1%} of the target" if r["share_of_target"] is not None else ""
+                where = f" ({r['where']})" if r["where"] else ""
+                verb = "unmet" if r["limit"] == "target" else "relaxed by"
+                lines.append(f"    * {r['limit']}{where}: {verb} {r['relaxed_t']:,.1f} t{share}")
+            lines += [f"    - at its bound: {limit}" for limit in d["binding"]]
     return "\n".join(lines)
 
 
