@@ -20,6 +20,43 @@ YEAR = "year"  # integer
 BOOL = "bool"  # true/false, yes/no, 1/0 in any case
 
 
+# Magnitudes the solver resolves (README "Input limits"; measured by
+# benchmarks/magnitudes.py).  HiGHS works to absolute tolerances (1e-7
+# primal and dual, 1e-6 on integers, an absolute MIP gap of 1e-6), treats a
+# cost of 1e20 as infinite and refuses matrix entries of 1e15: a non-zero
+# number outside [low, high] of its kind is refused, and so are tonnages whose
+# largest exceeds the smallest non-zero one by more than ``span``.  Zero is
+# always allowed.
+@dataclass(frozen=True)
+class Limit:
+    what: str  # how messages name the numbers: "tonnage"
+    unit: str
+    low: float  # smallest non-zero value
+    high: float  # largest value
+    span: float | None = None  # most the largest non-zero value in a dataset may exceed the smallest
+
+
+TONNES = Limit("tonnage", "t", 1e-2, 1e10, span=1e8)
+UNIT_COST = Limit("cost per tonne", "currency per t", 1e-2, 1e12)
+MONEY = Limit("amount of money", "currency", 1e-2, 1e15)
+DAYS = Limit("number of days", "days", 1e-2, 3650.0)
+YEARS = Limit("number of years", "years", 1e-2, 1000.0)
+SHARE = Limit("share", "", 1e-6, 1.0)
+MULTIPLE = Limit("multiple", "", 1e-6, 1e6)
+NUMBER = Limit("number", "", 1e-9, 1e12)  # any other quantity (per kWh contents, GWh, conversion factors)
+LIMITS = {"t": TONNES, "t per year": TONNES, "currency per t": UNIT_COST, "currency": MONEY,
+          "currency per year": MONEY, "days": DAYS, "years": YEARS}
+
+
+def limit(kind: str, unit: str) -> Limit | None:
+    """The magnitude limit of a column of this kind and unit (None: not a number)."""
+    if kind == RATE:
+        return SHARE
+    if kind != QUANTITY:
+        return None
+    return LIMITS.get(unit) or (MULTIPLE if unit.startswith("multiple") else NUMBER)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -120,14 +157,14 @@ SUPPLY = Table(
         Column("refine_country", ID, "country where it is refined", references="countries"),
         Column("unit_cost", QUANTITY, "delivered price (give this or price_factor)", "currency per t",
                required=False, default=None),
-        PRICE_FACTOR,
-        PRICE_FLOOR,
         Column("max_t", QUANTITY, "most that can be bought on this route", "t per year"),
         Column("min_t", QUANTITY, "contract minimum if the route is used", "t per year", required=False, default=0.0),
         Column("fixed_cost", QUANTITY, "annual fixed cost if the route is used", "currency per year",
                required=False, default=0.0),
         Column("year_from", YEAR, "first year the route exists (pathway runs)", required=False, default=None),
         Column("year_to", YEAR, "last year the route exists (pathway runs)", required=False, default=None),
+        PRICE_FACTOR,
+        PRICE_FLOOR,
     ),
     key=("option",),
 )
@@ -160,9 +197,9 @@ PROJECT_OFFTAKE = Table(
         Column("offtake_t", QUANTITY, "offtake entitlement", "t per year"),
         Column("unit_cost", QUANTITY, "cost of the offtake to the equity holder (give this or price_factor)",
                "currency per t", required=False, default=None),
+        Column("min_take", RATE, "take-or-pay floor as a fraction of the entitlement", required=False, default=0.0),
         PRICE_FACTOR,
         PRICE_FLOOR,
-        Column("min_take", RATE, "take-or-pay floor as a fraction of the entitlement", required=False, default=0.0),
     ),
     key=("project", "mineral"),
     required=False,
