@@ -7,6 +7,12 @@ a = 0.4, L = 40 t, D = 146 days; AUS-JPN has 30 * 0.4 = 12 t of spare
 capacity over the event at 3 x 15 = 45/t; the stock is drawn at the
 reference price 10/t; unmet tonnes cost 1000/t; the 40 t not delivered
 save 0.4 * 10 * 100 = 400.
+
+The cover price floor case adds AUS-CHN at 50/t (up to 100 t, never bought:
+CHN-CHN is cheaper).  It is refined in China, so "cut" hits it too and
+rho = max(10, 50) = 50: every tonne that covers the loss costs at least 50/t
+(the stock is replenished at max(10, 50), emergency buys cost max(45, 50)),
+whatever the portfolio buys.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ import pytest
 from cases import make_data, route, solve_case
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
-from critmin.inputs.disruptions import Hit, Scenario, n_minus_1, scenarios_from_data
+from critmin.inputs.disruptions import (Hit, Scenario, cover_price_floor, durations, n_minus_1,
+                                        scenarios_from_data)
 from critmin.optimization import build
 from critmin.optimization.solve import solve
 from critmin.results.stress import evaluate, portfolio_flows
 from critmin.results.tables import tidy
-from test_default_data import BASE
+from test_default_data import BASE, ROOT
 
 SUPPLY = [route("li-CHN-CHN", 10, 100), route("li-AUS-JPN", 15, 30)]
+DEAR_UNBOUGHT = route("li-AUS-CHN", 50, 100)  # refined in China: hit by "cut", sets rho = 50
 
 
 def cut(probability: float) -> list[dict]:
@@ -64,6 +72,99 @@ def test_stochastic_by_hand(tmp_path):
     assert results.minerals["stockpile_t"].iloc[0] == pytest.approx(28)
     assert results.objective == pytest.approx(1036.4)
     assert results.cost_by_lever["recourse"] == pytest.approx(8.4)
+
+
+def test_stress_cover_price_floor_by_hand(tmp_path):
+    """Rule stock 20 t as above; rho = 50. L = 40: 20 t drawn, replenished at max(10, 50) = 50 (1000);
+    12 t emergency at max(45, 50) = 50 (600); 8 t unmet at max(1000, 50) = 1000 (8000); saving 400.
+    R = 1000 + 600 + 8000 - 400 = 9200 (without the floor: 200 + 540 + 8000 - 400 = 8340)."""
+    data = make_data(tmp_path, {"supply": SUPPLY + [DEAR_UNBOUGHT], "disruptions": cut(0.1)}, {"stockpile_days": 73})
+    results = tidy(data, solve(data))
+    assert results.minerals["stockpile_t"].iloc[0] == pytest.approx(20)
+    [scenario] = scenarios_from_data(data)
+    assert cover_price_floor(data, scenario, 2030) == {"li": 50}
+    [row] = stress_of(results, data, [scenario]).to_dict("records")
+    assert row["cover_price_floor"] == pytest.approx(50)
+    assert (row["lost_t"], row["stock_drawn_t"], row["emergency_t"], row["unmet_t"]) == pytest.approx((40, 20, 12, 8))
+    assert row["stock_replenish_cost"] == pytest.approx(1000)
+    assert row["emergency_cost"] == pytest.approx(600)
+    assert row["penalty"] == pytest.approx(8000)
+    assert row["undelivered_saving"] == pytest.approx(400)
+    assert row["extra_cost"] == pytest.approx(9200)
+
+
+def test_a_disruption_never_makes_a_portfolio_cheaper(tmp_path):
+    """CHN-CHN at 12/t, dearer than the reference price 10. A 146-day rule holds 40 t, which covers the whole
+    loss of 40 t: replenished at the reference price it would cost 400 against 480 of deliveries not paid
+    for (R = -80). At rho = 12 it costs 480: R = 0."""
+    data = make_data(tmp_path, {"supply": [route("li-CHN-CHN", 12, 100), route("li-AUS-JPN", 15, 30)],
+                                "disruptions": cut(0.1)}, {"stockpile_days": 146})
+    [row] = stress_of(tidy(data, solve(data)), data, scenarios_from_data(data)).to_dict("records")
+    assert (row["lost_t"], row["stock_drawn_t"]) == pytest.approx((40, 40))
+    assert row["stock_replenish_cost"] == pytest.approx(480)
+    assert row["extra_cost"] == pytest.approx(0, abs=1e-9)
+
+
+def test_stochastic_cover_price_floor_by_hand(tmp_path):
+    """The floor case in stochastic mode, p = 0.02, stock at 1 a year per tonne. Stock and emergency buys both
+    cost 50/t in the event, so stock only pays where it displaces unmet tonnes (0.02 * 950 = 19 > 1): stock
+    28 = 40 - 12. R = 28 * 50 + 12 * 50 - 400 = 1600; objective 1000 + 28 + 0.02 * 1600 = 1060 (1036.4
+    without the floor). Buying k t of AUS-JPN instead would save 0.32 k of expected R and cost 5 k."""
+    data = make_data(tmp_path, {"supply": SUPPLY + [DEAR_UNBOUGHT], "disruptions": cut(0.02)},
+                     {"stockpile_mode": "stochastic"})
+    outcome = solve(data)
+    values = outcome.solution.values
+    assert values["stock"]["li", 2030] == pytest.approx(28)
+    assert outcome.solution.objective == pytest.approx(1060)
+    assert values["recourse_cost"]["cut", 2030] == pytest.approx(1600)
+    stress = evaluate(data, portfolio_flows(data, values, 2030), {"li": values["stock"]["li", 2030]},
+                      scenarios_from_data(data), 2030)
+    assert stress["extra_cost"].sum() == pytest.approx(values["recourse_cost"]["cut", 2030])
+
+
+PATHWAY_YEARS = [2030, 2031]
+
+
+def test_a_route_outside_its_years_neither_lengthens_the_event_nor_sets_the_floor(tmp_path):
+    """Pathway 2030-2031. "cut" also takes every CHL-mined flow for 292 days (a = 0.8), but the only CHL
+    route, CHL-JPN at 50/t, exists from 2031 on.
+
+    2030: D = 146 (not 292), rho = 10: with 100 t from CHN and 20 t of stock the evaluator gives the
+    hand case, R = 8340 (12 t of spare AUS-JPN capacity over 146 days; over 292 days it would be 24 t
+    and R = 700).  2031: D = 292, rho = 50: 20 t drawn and 20 t emergency (of 24 spare) at 50 each,
+    R = 2000 - 400 = 1600.
+
+    Stochastic, p = 0.02: 2030 is the one-year hand case (stock 28, cost 1036.4); in 2031 stock only
+    displaces unmet tonnes: 40 - 24 = 16, R = 1600, cost 1000 + 16 + 32 = 1048; objective 2084.4."""
+    supply = SUPPLY + [dict(route("li-CHL-JPN", 50, 100), year_from=2031)]
+    rows = cut(0.02) + [dict(scenario="cut", mineral="li", stage="mine", country="CHL", loss_share=1.0,
+                             duration_days=292, probability=0.02)]
+    targets = [dict(mineral="li", year=t, target_t=100) for t in PATHWAY_YEARS]
+    tables = {"supply": supply, "disruptions": rows, "targets": targets}
+    data = make_data(tmp_path / "rule", tables, {"stockpile_days": 73}, years=PATHWAY_YEARS)
+    [scenario] = scenarios_from_data(data)
+    assert durations(data, scenario, 2030) == {"li": 146} and durations(data, scenario, 2031) == {"li": 292}
+    assert cover_price_floor(data, scenario, 2030) == {"li": 10}
+    assert cover_price_floor(data, scenario, 2031) == {"li": 50}
+    flows = {"li-CHN-CHN": 100.0, "li-AUS-JPN": 0.0, "li-CHL-JPN": 0.0}
+    [early] = evaluate(data, flows, {"li": 20.0}, [scenario], 2030).to_dict("records")
+    assert (early["duration_days"], early["emergency_t"], early["unmet_t"]) == pytest.approx((146, 12, 8))
+    assert early["extra_cost"] == pytest.approx(8340)
+    [late] = evaluate(data, flows, {"li": 20.0}, [scenario], 2031).to_dict("records")
+    assert (late["duration_days"], late["stock_drawn_t"], late["emergency_t"], late["unmet_t"]) == pytest.approx(
+        (292, 20, 20, 0))
+    assert late["extra_cost"] == pytest.approx(1600)
+
+    data = make_data(tmp_path / "stochastic", tables, {"stockpile_mode": "stochastic"}, years=PATHWAY_YEARS)
+    outcome = solve(data)
+    values = outcome.solution.values
+    assert [values["stock"]["li", t] for t in PATHWAY_YEARS] == pytest.approx([28, 16])
+    assert outcome.solution.objective == pytest.approx(2084.4)
+    for year, cost in zip(PATHWAY_YEARS, [420, 1600]):
+        stress = evaluate(data, portfolio_flows(data, values, year), {"li": values["stock"]["li", year]},
+                          scenarios_from_data(data), year)
+        assert values["recourse_cost"]["cut", year] == pytest.approx(cost)
+        assert stress["extra_cost"].sum() == pytest.approx(cost)
 
 
 def test_raising_a_probability_never_lowers_the_stock(tmp_path):
@@ -115,8 +216,14 @@ def test_zero_probabilities_reduce_to_the_rule_with_no_stock(default_data):
     assert (stochastic.minerals["stockpile_t"] == 0).all()
 
 
-def test_evaluator_agrees_with_the_stochastic_second_stage(default_data):
-    data = with_run(default_data, {"stockpile_mode": "stochastic"})
+STOCHASTIC = ROOT / "runs" / "stochastic-2030.toml"
+PATHWAY = ROOT / "runs" / "pathway-2026-2035.toml"
+
+
+def test_evaluator_agrees_with_the_stochastic_second_stage():
+    """On the default stochastic run, each scenario's recourse in the model equals the exact evaluator's."""
+    data = load(STOCHASTIC)
+    assert data.policy.stockpile_mode == "stochastic"
     outcome = solve(data)
     assert outcome.status == "optimal" and outcome.strict.mip_gap <= 1e-3
     year = max(data.years)
@@ -124,10 +231,37 @@ def test_evaluator_agrees_with_the_stochastic_second_stage(default_data):
     stock = {m: values["stock"][m, year] for m in data.minerals}
     scenarios = scenarios_from_data(data)
     stress = evaluate(data, portfolio_flows(data, values, year), stock, scenarios, year)
+    assert (stress["cover_price_floor"] > 0).all()
     by_scenario = stress.groupby("scenario")["extra_cost"].sum()
     for scenario in scenarios:
         assert by_scenario[scenario.name] == pytest.approx(values["recourse_cost"][scenario.name, year],
                                                            rel=1e-6, abs=1e-3)
+        assert values["recourse_cost"][scenario.name, year] >= -1e-3
+
+
+def test_verify_prices_the_recourse_with_the_floor(tmp_path, capsys):
+    """verify recomputes the stochastic run's recourse with the stress evaluator: it matches the model's."""
+    out = tmp_path / "stochastic"
+    assert main(["solve", str(STOCHASTIC), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["verify"]["passed"] is True
+    recourse = manifest["verify"]["recourse"]
+    assert recourse["exact"] == pytest.approx(recourse["reported"], rel=1e-9)
+
+
+@pytest.mark.parametrize("run", [BASE, PATHWAY], ids=["base", "pathway"])
+def test_stress_extra_cost_is_never_negative_on_the_default_data(run):
+    """Every row of ``stress`` (the dataset's scenarios and N-1, every planned year): R >= 0."""
+    data = load(run)
+    values = solve(data).solution.values
+    scenarios = scenarios_from_data(data) + n_minus_1(data)
+    stress = pd.concat([evaluate(data, portfolio_flows(data, values, year),
+                                 {m: values["stock"].get((m, year), 0.0) for m in data.minerals}, scenarios, year)
+                        for year in data.years], ignore_index=True)
+    assert set(stress["year"]) == set(data.years)
+    assert (stress["lost_t"] > 0).sum() > 0
+    negative = stress[stress["extra_cost"] < -1e-6 * (1 + stress["undelivered_saving"])]
+    assert negative.empty, negative[["year", "scenario", "mineral", "extra_cost"]].to_string()
 
 
 def test_n_minus_1_scenarios(default_data):

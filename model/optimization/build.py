@@ -412,31 +412,37 @@ def define_recourse(model, data: ModelData) -> None:
         0 <= w[m,s] <= s[m]                              stock drawn
         0 <= v[o,s] <= (max_t[o] - x[o]) D[m,s]/365     emergency buys on unaffected routes (a[o,s] = 0)
         n[m,s] >= L[m,s] - w[m,s] - sum_o v[o,s]         unmet, n >= 0
-        R[s] = sum_o surge[m] unit_cost[o] v[o,s] + sum_m reference_price[m] w[m,s]
-               + sum_m shortfall_penalty[m] n[m,s] - sum_e a[e,s] unit_cost[e] x[e]
+        R[s] = sum_o max(surge[m] unit_cost[o], rho[m,s]) v[o,s] + sum_m max(reference_price[m], rho[m,s]) w[m,s]
+               + sum_m max(shortfall_penalty[m], rho[m,s]) n[m,s] - sum_e a[e,s] unit_cost[e] x[e]
 
-    Country caps do not bind emergency buys.  Only (m, s) pairs with a
-    flow the scenario hits get variables.  In rule mode there are no scenarios.
+    rho[m,s] is the dearest unit cost among the flows of m the scenario hits (a constant): every tonne
+    that covers a loss costs at least what the dearest lost tonne would have, so R[s] >= 0 and a
+    disruption never rewards a concentrated portfolio.  In year t, a, D and rho count only the flows
+    that exist in t (``inputs.disruptions``).  Country caps do not bind emergency buys.  Only
+    (m, s, t) with a flow the scenario hits in t get variables.  In rule mode there are no scenarios.
     """
-    from ..inputs.disruptions import durations, loss_fractions, scenarios_from_data
+    from ..inputs.disruptions import cover_price_floor, durations, loss_fractions, scenarios_from_data
 
     scenarios = scenarios_from_data(data) if data.policy.stockpile_mode == "stochastic" else []
     model.scenario_probability = {s.name: s.probability for s in scenarios}
-    lost, spare, duration = {}, {}, {}
-    for scenario in scenarios:
-        fractions = loss_fractions(data, scenario)
-        for m, days in durations(data, scenario).items():
-            hit = {e: a for e, a in fractions.items() if a > 0 and (e[1] if isinstance(e, tuple) else data.routes[e].mineral) == m}
-            if not hit:
-                continue
-            lost[m, scenario.name] = hit
-            duration[m, scenario.name] = days
-            spare[m, scenario.name] = [o for o in data.routes_of(m) if fractions.get(o, 0.0) == 0]
+    lost, spare, duration, floor = {}, {}, {}, {}
+    for t in data.years:
+        for scenario in scenarios:
+            fractions = loss_fractions(data, scenario, t)
+            floors = cover_price_floor(data, scenario, t)
+            for m, days in durations(data, scenario, t).items():
+                hit = {e: fractions[e] for e in data.flows_of(m) if fractions.get(e, 0.0) > 0}
+                if not hit:
+                    continue
+                key = (m, scenario.name, t)
+                lost[key] = hit
+                duration[key] = days
+                floor[key] = floors[m]
+                spare[key] = [o for o in data.routes_in(m, t) if fractions.get(o, 0.0) == 0]
     events = sorted(lost)
     model.S = pyo.Set(initialize=sorted(model.scenario_probability), ordered=True)
-    model.E = pyo.Set(initialize=[(m, s, t) for m, s in events for t in data.years], dimen=3, ordered=True)
-    model.EO = pyo.Set(initialize=[(o, s, t) for m, s in events for t in data.years for o in spare[m, s]
-                                   if (o, t) in model.active_routes], dimen=3, ordered=True)
+    model.E = pyo.Set(initialize=events, dimen=3, ordered=True)
+    model.EO = pyo.Set(initialize=[(o, s, t) for m, s, t in events for o in spare[m, s, t]], dimen=3, ordered=True)
     model.draw = pyo.Var(model.E, within=pyo.NonNegativeReals)
     model.emergency = pyo.Var(model.EO, within=pyo.NonNegativeReals)
     model.unmet = pyo.Var(model.E, within=pyo.NonNegativeReals)
@@ -444,32 +450,31 @@ def define_recourse(model, data: ModelData) -> None:
     model.draw_within_stock = pyo.Constraint(model.E, rule=lambda model, m, s, t: model.draw[m, s, t] <= model.stock[m, t])
 
     def spare_capacity(model, o, s, t):
-        m = data.routes[o].mineral
-        return model.emergency[o, s, t] <= (data.routes[o].max_t - model.buy[o, t]) * duration[m, s] / 365.0
+        m = data.mineral_of(o)
+        return model.emergency[o, s, t] <= (data.routes[o].max_t - model.buy[o, t]) * duration[m, s, t] / 365.0
 
     model.emergency_capacity = pyo.Constraint(model.EO, rule=spare_capacity)
 
     def cover(model, m, s, t):
-        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, s].items())
-        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - sum(
-            model.emergency[o, s, t] for o in spare[m, s] if (o, t) in model.active_routes)
+        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, s, t].items())
+        emergency = sum(model.emergency[o, s, t] for o in spare[m, s, t])
+        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - emergency
 
     model.event_balance = pyo.Constraint(model.E, rule=cover)
 
-    def unit_cost(flow, t) -> float:
-        return data.offtakes[flow].unit_cost if isinstance(flow, tuple) else data.unit_cost(flow, t)
+    minerals_hit: dict[tuple[str, int], list[str]] = {}
+    for m, s, t in events:
+        minerals_hit.setdefault((s, t), []).append(m)
 
     def recourse_cost(model, s, t):
         cost = 0.0
-        for m, name in events:
-            if name != s:
-                continue
-            mineral = data.minerals[m]
-            cost += (sum(mineral.surge_price_factor * data.unit_cost(o, t) * model.emergency[o, s, t]
-                         for o in spare[m, s] if (o, t) in model.active_routes)
-                     + data.reference_price(m, t) * model.draw[m, s, t]
-                     + mineral.shortfall_penalty * model.unmet[m, s, t]
-                     - sum(a * unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, s].items()))
+        for m in minerals_hit.get((s, t), []):
+            mineral, rho = data.minerals[m], floor[m, s, t]
+            cost += (sum(max(mineral.surge_price_factor * data.flow_unit_cost(o, t), rho) * model.emergency[o, s, t]
+                         for o in spare[m, s, t])
+                     + max(data.reference_price(m, t), rho) * model.draw[m, s, t]
+                     + max(mineral.shortfall_penalty, rho) * model.unmet[m, s, t]
+                     - sum(a * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, s, t].items()))
         return cost
 
     model.recourse_cost = pyo.Expression(model.S, model.T, rule=recourse_cost)

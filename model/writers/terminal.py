@@ -113,16 +113,20 @@ def format_marginal(results: Results) -> str:
 
 
 def format_stress(stress) -> str:
-    """One line per scenario and mineral hit: tonnes lost, drawn, bought in emergency, unmet, cost, cover."""
+    """One line per scenario and mineral hit: the event's days, the cover price floor (the dearest lost
+    flow's unit cost, the least any covering tonne costs), tonnes lost, drawn, bought in emergency,
+    unmet, extra cost, cover."""
     several = stress["year"].nunique() > 1
     header = ((f"{'year':<6}" if several else "") + f"{'scenario':<30}{'p/yr':>6}{'mineral':>10}{'days':>6}"
-              f"{'lost t':>10}{'drawn t':>10}{'emerg. t':>10}{'unmet t':>9}{'extra cost':>12}{'cover d':>9}")
+              f"{'floor/t':>10}{'lost t':>10}{'drawn t':>10}{'emerg. t':>10}{'unmet t':>9}{'extra cost':>12}"
+              f"{'cover d':>9}")
     lines = ["disruption stress test", header, "-" * len(header)]
     for row in stress.itertuples():
         cover = "-" if row.cover_days == float("inf") else f"{row.cover_days:,.0f}"
         lines.append((f"{row.year:<6}" if several else "")
                      + f"{row.scenario[:29]:<30}{row.probability:>6.2f}{row.mineral:>10}{row.duration_days:>6.0f}"
-                     f"{row.lost_t:>10,.0f}{row.stock_drawn_t:>10,.0f}{row.emergency_t:>10,.0f}{row.unmet_t:>9,.0f}"
+                     f"{_money(row.cover_price_floor):>10}{row.lost_t:>10,.0f}{row.stock_drawn_t:>10,.0f}"
+                     f"{row.emergency_t:>10,.0f}{row.unmet_t:>9,.0f}"
                      f"{_money(row.extra_cost):>12}{cover:>9}")
     from ..results.stress import expected
 
