@@ -26,7 +26,7 @@ import pytest
 from cases import make_data, route, solve_case
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
-from critmin.inputs.disruptions import (Hit, Scenario, cover_price_floor, durations, n_minus_1,
+from critmin.inputs.disruptions import (Hit, Scenario, cover_price_floor, durations, loss_fractions, n_minus_1,
                                         scenarios_from_data)
 from critmin.optimization import build
 from critmin.optimization.solve import solve
@@ -49,7 +49,7 @@ def stress_of(results, data, scenarios):
     flows = {o: 0.0 for o in data.routes}
     for row in results.flows.itertuples():
         key = (row.source_id, row.mineral) if row.source_type == "equity" else row.source_id
-        flows[key] = row.tonnes
+        flows[key] = flows.get(key, 0.0) + row.tonnes  # a blend has one row per mine country
     return evaluate(data, flows, stock, scenarios, year)
 
 
@@ -165,6 +165,33 @@ def test_a_route_outside_its_years_neither_lengthens_the_event_nor_sets_the_floo
                           scenarios_from_data(data), year)
         assert values["recourse_cost"]["cut", year] == pytest.approx(cost)
         assert stress["extra_cost"].sum() == pytest.approx(cost)
+
+
+def test_a_blend_loses_only_the_hit_country_share(tmp_path):
+    """li-mix-JPN (10/t, up to 100 t) is mined 60 % in AUS, 40 % in CHL; AUS-JPN at 15/t (up to 30 t).
+    Rows: CHL mine, all lost for 146 days; AUS mine, half lost for 73 days. a[mix] = max(0.4 * 1 * 0.4,
+    0.6 * 0.5 * 0.2) = 0.16 (not 0.4: only CHL's share is lost); a[AUS-JPN] = 0.5 * 0.2 = 0.1, so it has no
+    spare capacity to offer and rho = max(10, 15) = 15. D = 146. The 73-day rule holds 0.2 * AUS's 60 t
+    = 12 t. L = 16: 12 t drawn at max(10, 15) = 15 (180), 4 t unmet (4000), saving 0.16 * 10 * 100 = 160:
+    R = 4020."""
+    supply = [dict(option="li-mix-JPN", mineral="li", mine_country="*", refine_country="JPN", unit_cost=10,
+                   max_t=100), route("li-AUS-JPN", 15, 30)]
+    mix = [dict(source_type="market", source_id="li-mix-JPN", mine_country="AUS", share=0.6),
+           dict(source_type="market", source_id="li-mix-JPN", mine_country="CHL", share=0.4)]
+    rows = [dict(scenario="blend", mineral="li", stage="mine", country="CHL", loss_share=1.0, duration_days=146,
+                 probability=0.1),
+            dict(scenario="blend", mineral="li", stage="mine", country="AUS", loss_share=0.5, duration_days=73,
+                 probability=0.1)]
+    data = make_data(tmp_path, {"supply": supply, "mine_mix": mix, "disruptions": rows}, {"stockpile_days": 73})
+    [scenario] = scenarios_from_data(data)
+    assert loss_fractions(data, scenario, 2030) == pytest.approx({"li-mix-JPN": 0.16, "li-AUS-JPN": 0.1})
+    assert durations(data, scenario, 2030) == {"li": 146}
+    results = tidy(data, solve(data))
+    [row] = stress_of(results, data, [scenario]).to_dict("records")
+    assert (row["stock_t"], row["lost_t"], row["stock_drawn_t"], row["emergency_t"], row["unmet_t"]) == pytest.approx(
+        (12, 16, 12, 0, 4))
+    assert row["cover_price_floor"] == pytest.approx(15)
+    assert row["extra_cost"] == pytest.approx(4020)
 
 
 def test_raising_a_probability_never_lowers_the_stock(tmp_path):
