@@ -99,3 +99,39 @@ def test_cli_solve_writes_the_contracted_outputs(tmp_path, capsys):
     assert manifest["solver"]["name"] == "highs" and manifest["input_sha256"]
     assert (out / "results.xlsx").stat().st_size > 0
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+# --------------------------------------------------------------------------- README figures
+# Each figure the README quotes for the default runs, against a fresh solve (a figure without such a
+# check is a claim).  Tolerances are those of the README's rounding.
+
+
+def test_readme_base_figures(base):
+    assert base.mip_gap <= 1e-5  # proven at the run file's 1e-6: no warning
+    assert base.objective == pytest.approx(4.588e9, rel=2e-4)  # "USD 4.59 bn a year"
+    assert set(base.chosen_projects) == {"caremag", "coral-bay", "energy-fuels-ph2", "hyuga-matte", "lynas-hre",
+                                         "lynas-lre", "olaroz", "taganito"}
+
+
+def test_readme_pathway_proves_caremag_2027():
+    """At 1e-6 the pathway's optimum starts Caremag in 2027 (a 0.1 % gap stopped at Iluka 2027)."""
+    data = load(ROOT / "runs" / "pathway-2026-2035.toml")
+    results = tidy(data, solve(data))
+    assert results.mip_gap <= 1e-5
+    assert results.objective == pytest.approx(26.954e9, rel=2e-4)  # "USD 26.95 bn discounted to 2026"
+    starts = dict(zip(results.projects["project"], results.projects["start_year"]))
+    assert starts["caremag"] == 2027 and starts["energy-fuels-ph2"] == 2029 and starts["hyuga-matte"] == 2030
+    assert starts["iluka-eneabba"] is None or starts["iluka-eneabba"] != starts["iluka-eneabba"]  # not chosen
+
+
+def test_readme_stochastic_figures():
+    """The stochastic run with the one-year steady state and the cover price floor: no Hyuga or Iluka,
+    25,000 t of nickel stock, expected recourse USD 16.2 m a year."""
+    data = load(ROOT / "runs" / "stochastic-2030.toml")
+    results = tidy(data, solve(data))
+    assert results.mip_gap <= 1e-5
+    assert results.objective == pytest.approx(4.6126e9, rel=2e-4)
+    assert results.cost_by_lever["recourse"] == pytest.approx(16.16e6, rel=1e-3)
+    assert "hyuga-matte" not in results.chosen_projects and "iluka-eneabba" not in results.chosen_projects
+    stock = results.minerals.set_index("mineral")["stockpile_t"]
+    assert stock["nickel"] == pytest.approx(25_000, rel=1e-3)
