@@ -30,16 +30,20 @@ def run(arguments) -> int:
     check_out_folder(out, data, OUTPUT_FILES)
     wall = {"load": time.perf_counter() - clock}
     try:
-        outcome = solve(data, marginal=True)
+        outcome = solve(data, marginal=True, forced_in=True)
     except NoSolutionError as error:
+        interrupts.check()  # stopped by Ctrl-C, not by the model
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INFEASIBLE
+    interrupts.check()
     wall["build"] = outcome.strict.build_seconds + (outcome.elastic.build_seconds if outcome.elastic else 0.0)
     wall["solve"] = outcome.strict.solve_seconds + (outcome.elastic.solve_seconds if outcome.elastic else 0.0)
     if outcome.marginal:
         wall["marginal"] = outcome.marginal["seconds"]
         if outcome.marginal["error"]:
             print(f"warning: no marginal values: {outcome.marginal['error']}", file=sys.stderr)
+    if outcome.forced:
+        wall["forced_in"] = outcome.forced["seconds"]
     clock = time.perf_counter()
     results = tidy(data, outcome)
     wall["results"] = time.perf_counter() - clock

@@ -36,20 +36,26 @@ RUN_KEYS = {
                                        "demand_drivers, chemistry_mix, battery_chemistries and magnet_content"),
 }
 POLICY_KEYS = {
-    "country_cap": Key("fraction", 0.65, "largest share of a mineral's requirement from one foreign country, per stage"),
+    "country_cap": Key("fraction", 0.65, "largest share of a mineral's requirement from one foreign country, per stage",
+                       SHARE),
     "cap_stages": Key("stages", list(STAGES), "stages the country cap applies to"),
-    "stockpile_days": Key("number", 60.0, "days of the largest single-country exposure the stock must cover"),
-    "stockpile_min_days": Key("number", 0.0, "floor on stock in days of the requirement"),
-    "investment_budget": Key("number", None, "cap on equity and plant capex chosen (currency); omit for none"),
-    "discount_rate": Key("fraction", 0.08, "rate for annualizing capex"),
-    "conflict_max_share": Key("fraction", 1.0, "largest share of the requirement mined in conflict-affected countries"),
-    "ally_min_share": Key("ally", {"mine": 0.0, "refine": 0.0}, "least share mined / refined at home or in allies"),
-    "min_recycling_share": Key("fractions", {}, "least share of the requirement from recycling, per mineral"),
-    "country_cap_by_mineral": Key("fractions", {}, "country cap overriding country_cap for some minerals"),
+    "stockpile_days": Key("number", 60.0, "days of the largest single-country exposure the stock must cover",
+                          DAYS),
+    "stockpile_min_days": Key("number", 0.0, "floor on stock in days of the requirement", DAYS),
+    "investment_budget": Key("number", None, "cap on equity and plant capex chosen (currency); omit for none", MONEY),
+    "discount_rate": Key("fraction", 0.08, "rate for annualizing capex", SHARE),
+    "conflict_max_share": Key("fraction", 1.0, "largest share of the requirement mined in conflict-affected countries",
+                              SHARE),
+    "ally_min_share": Key("ally", {"mine": 0.0, "refine": 0.0}, "least share mined / refined at home or in allies",
+                          SHARE),
+    "min_recycling_share": Key("fractions", {}, "least share of the requirement from recycling, per mineral", SHARE),
+    "country_cap_by_mineral": Key("fractions", {}, "country cap overriding country_cap for some minerals", SHARE),
     "stockpile_mode": Key("mode", "rule", '"rule": stock = stockpile_days of the largest exposure; "stochastic": '
                                           "stock and portfolio hedge the disruption scenarios"),
+    "force_projects": Key("ids", [], "projects or recycling plants (ids) the portfolio must include"),
+    "exclude_projects": Key("ids", [], "projects or recycling plants (ids) the portfolio must leave out"),
     "any_stage_cap": Key("fraction", None, "largest share of a mineral's requirement mined or refined in one "
-                                           "foreign country (each flow counted once); omit for none"),
+                                           "foreign country (each flow counted once); omit for none", SHARE),
 }
 SOLVER_KEYS = {
     "time_limit": Key("number", 60.0, "seconds"),
@@ -81,6 +87,8 @@ class Policy:
     country_cap_by_mineral: dict = field(default_factory=dict)
     stockpile_mode: str = "rule"
     any_stage_cap: float | None = None
+    force_projects: tuple[str, ...] = ()
+    exclude_projects: tuple[str, ...] = ()
 
     def cap(self, mineral: str) -> float:
         return self.country_cap_by_mineral.get(mineral, self.country_cap)
@@ -204,7 +212,20 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _parse_value(kind: str, value) -> tuple[object, str | None]:
+def _parse_value(kind: str, value, limit: Limit | None = None) -> tuple[object, str | None]:
+    parsed, wrong = _parse_kind(kind, value)
+    if wrong or limit is None:
+        return parsed, wrong
+    numbers = parsed.values() if isinstance(parsed, dict) else [parsed] if _is_number(parsed) else []
+    if not all(limit.allows(number) for number in numbers):
+        return None, ("every value " if isinstance(parsed, dict) else "") + limit.refusal()
+    return parsed, None
+
+
+def _parse_kind(kind: str, value) -> tuple[object, str | None]:
+    if kind == "ids":
+        ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+        return (tuple(sorted(set(value))), None) if ok else (None, 'must be a list of ids, e.g. ["caremag"]')
     if kind == "targets":
         return (value, None) if value in ("table", "derived") else (None, 'must be "table" or "derived"')
     if kind == "mode":
@@ -284,6 +305,7 @@ def check_run_against_data(run: Run, dataset) -> None:
             if mineral not in minerals:
                 problems.append(Problem(run.path.name, _line_of(text, "policy", key), f"policy.{key}",
                                         "unknown mineral", mineral))
+    problems += _check_choices(run, dataset, text)
     if problems:
         raise InputError(problems)
 
@@ -390,3 +412,40 @@ def with_settings(run: Run, settings: dict) -> Run:
         changes[section][key] = tuple(value) if key == "cap_stages" else value
     return replace(run, policy=replace(run.policy, **changes["policy"]),
                    solver=replace(run.solver, **changes["solver"]), demand={**run.demand, **changes["demand"]})
+
+
+def _check_choices(run: Run, dataset, text: str) -> list[Problem]:
+    """force_projects / exclude_projects name projects or plants of the dataset, not both lists at once;
+    a committed one cannot be excluded, and a forced one must be available by the last planned year."""
+    problems = []
+    projects, plants = dataset["projects"], dataset["recycling_plants"]
+    committed = {**dict(zip(projects["project"], projects["committed"])),
+                 **dict(zip(plants["plant"], plants["committed"]))}
+    available = {**dict(zip(projects["project"], projects["available_from"])),
+                 **{k: (a if a == a and a is not None else min(run.years))
+                    for k, a in zip(plants["plant"], plants["available_from"])}}
+    both = set(run.policy.force_projects) & set(run.policy.exclude_projects)
+    for key in ("force_projects", "exclude_projects"):
+        line = _line_of(text, "policy", key)
+        for name in getattr(run.policy, key):
+            if name not in committed:
+                problems.append(Problem(run.path.name, line, f"policy.{key}", "not a project or recycling plant "
+                                        "of the dataset", name))
+            elif key == "exclude_projects" and committed[name]:
+                problems.append(Problem(run.path.name, line, f"policy.{key}", "is committed (signed) and cannot "
+                                        "be excluded; set committed = false in the data to test that", name))
+            elif key == "force_projects" and int(available[name]) > max(run.years):
+                problems.append(Problem(run.path.name, line, f"policy.{key}",
+                                        f"is available only from {int(available[name])}, after the last planned "
+                                        f"year {max(run.years)}", name))
+            elif name in both and key == "exclude_projects":
+                problems.append(Problem(run.path.name, line, f"policy.{key}", "is also in force_projects", name))
+    budget = run.policy.investment_budget
+    capex = {**dict(zip(projects["project"], projects["capex"])), **dict(zip(plants["plant"], plants["capex"]))}
+    forced = [n for n in run.policy.force_projects if n in committed and not committed[n]]
+    if budget is not None and sum(capex[n] for n in forced) > budget:
+        # the budget has no elastic slack: refuse here rather than end without a diagnosis
+        problems.append(Problem(run.path.name, _line_of(text, "policy", "force_projects"), "policy.force_projects",
+                                f"the forced capex ({sum(capex[n] for n in forced):,.0f}) exceeds "
+                                f"policy.investment_budget ({budget:,.0f})", ", ".join(forced)))
+    return problems

@@ -77,6 +77,7 @@ def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
     define_recycling(model, data)
     define_stockpile(model, data)
     define_budget(model, data)
+    define_choices(model, data)
     define_policy_limits(model, data)
     define_recourse(model, data)
     define_objective(model, data)
@@ -352,6 +353,32 @@ def define_budget(model, data: ModelData) -> None:
         return
     model.budget = pyo.Constraint(expr=sum(data.projects[p].capex * model.stake[p, t] for p, t in model.PT)
                                   + sum(data.plants[k].capex * model.build[k, t] for k, t in model.KT) <= budget)
+
+
+def define_choices(model, data: ModelData) -> None:
+    """Analyst choices (policy.force_projects, policy.exclude_projects; ids of projects or plants):
+
+        forced:   sum_t y[p,t] = 1      (b[k,t] for a plant)
+        excluded: y[p,t] = 0 for all t
+
+    A committed asset is on already and cannot be excluded (the run file is checked against the data).
+    """
+    forced = set(getattr(data.policy, "force_projects", ()))
+    excluded = set(getattr(data.policy, "exclude_projects", ()))
+    starts = {**{("project", p): [t for q, t in model.PT if q == p] for p in data.projects},
+              **{("plant", k): [t for q, t in model.KT if q == k] for k in data.plants}}
+    rows = []
+    for (kind, name), years in sorted(starts.items()):
+        variable = model.stake if kind == "project" else model.build
+        if name in excluded:
+            for t in years:
+                variable[name, t].fix(0)
+        elif name in forced and years:
+            rows.append((kind, name))
+    model.forced_choice = pyo.Constraint(
+        pyo.Set(initialize=rows, dimen=2, ordered=True),
+        rule=lambda model, kind, name: sum((model.stake if kind == "project" else model.build)[name, t]
+                                           for t in starts[kind, name]) == 1)
 
 
 def define_policy_limits(model, data: ModelData) -> None:

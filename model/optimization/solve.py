@@ -51,6 +51,7 @@ class Outcome:
     solver_version: str
     options: dict
     marginal: dict | None = None  # optimization.marginal.marginal_values, when asked for and solved
+    forced: dict | None = None  # optimization.forced.forced_in_costs, when asked for and solved
 
     @property
     def solution(self) -> Solution:
@@ -146,10 +147,12 @@ def model_size(model: pyo.ConcreteModel) -> dict:
     }
 
 
-def solve(data: ModelData, marginal: bool = False) -> Outcome:
+def solve(data: ModelData, marginal: bool = False, forced_in: bool = False) -> Outcome:
     """Solve the strict model; when infeasible, re-solve elastic for the diagnosis.
 
     ``marginal``: when the strict model solves, also price its limits (optimization.marginal).
+    ``forced_in``: when it solves, also the cost of forcing in each project or plant left out
+    (optimization.forced).
     """
     options = solver_options(data)
     start = time.perf_counter()
@@ -173,5 +176,12 @@ def solve(data: ModelData, marginal: bool = False) -> Outcome:
             raise NoSolutionError("even the elastic model is infeasible; please report this with the inputs")
     solver = _highs()
     version = ".".join(str(part) for part in solver.version())
+    forced = None
+    if forced_in and strict.status != "infeasible":
+        from .forced import forced_in_costs
+
+        chosen = {p for (p, _), v in strict.values.get("stake", {}).items() if v > 0.5}
+        built = {k for (k, _), v in strict.values.get("build", {}).items() if v > 0.5}
+        forced = forced_in_costs(data, strict.objective, chosen, built)
     return Outcome(strict, elastic, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]},
-                   marginal=prices)
+                   marginal=prices, forced=forced)

@@ -41,6 +41,9 @@ class Results:
     # empty when not computed (infeasible, or not asked for)
     marginal_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     stress: pd.DataFrame | None = None  # set by ``critmin stress``: one row per scenario and mineral
+    # optimization.forced rows (kind, id, forced_in_cost, forced_objective, start_year, reason); empty when
+    # not computed
+    forced_in: pd.DataFrame = field(default_factory=pd.DataFrame)
     stockpile: pd.DataFrame = field(default_factory=pd.DataFrame)  # per year and mineral: level, cover, build-up
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # the validated input tables, echoed in results.xlsx
 
@@ -320,9 +323,23 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
         diagnosis=diagnose(data, solution, flows, shares) if elastic else [],
         elastic_objective=solution.objective if elastic else None,
         marginal_values=marginal_table(outcome),
+        forced_in=forced_table(data, outcome),
         stockpile=stockpile_table(data, solution, shares),
         inputs={name: frame for name, frame in data.dataset.tables.items()},
     )
+
+
+def forced_table(data: ModelData, outcome: Outcome) -> pd.DataFrame:
+    """Forced-in costs, cheapest first (infeasible ones last), with each asset's name and capex."""
+    forced = getattr(outcome, "forced", None)
+    columns = ["kind", "id", "name", "capex", "forced_in_cost", "forced_objective", "start_year", "reason"]
+    if not forced:
+        return pd.DataFrame(columns=columns)
+    rows = [dict(row, name=data.projects[row["id"]].name if row["kind"] == "project" else row["id"],
+                 capex=(data.projects[row["id"]] if row["kind"] == "project" else data.plants[row["id"]]).capex)
+            for row in forced["rows"]]
+    rows.sort(key=lambda r: (r["forced_in_cost"] is None, r["forced_in_cost"] or 0.0, r["id"]))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def marginal_table(outcome: Outcome) -> pd.DataFrame:

@@ -64,6 +64,7 @@ def summary_document(results: Results) -> dict:
         "plant_start_years": {k: int(y) for k, y in zip(results.plants["plant"], results.plants["start_year"])
                               if y is not None and y == y},
         "marginal_values": marginal_document(results),
+        **forced_document(results),
         "warnings": run_warnings(results),
     }
     if results.stress is not None:
@@ -79,6 +80,21 @@ def summary_document(results: Results) -> dict:
             "relaxed": relaxed_rows(results),
         }
     return document
+
+
+def forced_document(results: Results) -> dict:
+    """summary.json ``forced_in_cost`` (id -> increase of the objective when forced in, or null) and
+    ``forced_in_notes`` (id -> why it is null)."""
+    frame = results.forced_in
+    if frame is None or frame.empty:
+        return {}
+    costs, notes = {}, {}
+    for row in frame.to_dict("records"):
+        cost = row["forced_in_cost"]
+        costs[row["id"]] = None if cost is None or cost != cost else float(cost)
+        if costs[row["id"]] is None:
+            notes[row["id"]] = row["reason"]
+    return {"forced_in_cost": costs, "forced_in_notes": notes}
 
 
 def relaxed_rows(results: Results) -> list[dict]:
@@ -193,6 +209,8 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
         tables["Stress"] = results.stress
     if results.marginal_values is not None and not results.marginal_values.empty:
         tables["Marginal values"] = results.marginal_values
+    if results.forced_in is not None and not results.forced_in.empty:
+        tables["Forced-in costs"] = results.forced_in
     policy = manifest.get("policy", {})
     caps = {m: (policy.get("country_cap_by_mineral") or {}).get(m, policy.get("country_cap"))
             for m in results.minerals["mineral"]}

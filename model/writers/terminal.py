@@ -73,6 +73,8 @@ def format_summary(results: Results) -> str:
         lines += ["", format_years(results)]
     if results.marginal_values is not None and not results.marginal_values.empty:
         lines.append(format_marginal(results))
+    if results.forced_in is not None and not results.forced_in.empty:
+        lines.append(format_forced(results))
     if results.diagnosis:
         lines += ["", "INFEASIBLE: no portfolio meets every limit. The elastic re-solve relaxes, per mineral:"]
         for d in results.diagnosis:
@@ -85,6 +87,17 @@ def format_summary(results: Results) -> str:
                 lines.append(f"    * {r['limit']}{where}: {verb} {r['relaxed_t']:,.1f} t{share}")
             lines += [f"    - at its bound: {limit}" for limit in d["binding"]]
     return "\n".join(lines)
+
+
+def format_forced(results: Results) -> str:
+    """One line: the three cheapest stakes or plants left out, and what forcing each in would cost."""
+    frame = results.forced_in
+    priced = frame[frame["forced_in_cost"].notna()]
+    cheapest = ", ".join(f"{row.id} +{_money(row.forced_in_cost)}" for row in priced.head(3).itertuples())
+    left = len(frame) - len(priced)
+    unit = "a year" if results.minerals["year"].nunique() == 1 else "discounted total"
+    return (f"forced-in cost ({unit}), cheapest left out: {cheapest or 'none'}"
+            + (f"; {left} cannot be forced in (see summary.json forced_in_notes)" if left else ""))
 
 
 def format_marginal(results: Results) -> str:
