@@ -212,3 +212,20 @@ def test_default_data_tight_caps_end_with_named_relaxations(tmp_path, setting, l
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     limits = {(r["mineral"], r["limit"], r["where"]) for r in summary["diagnosis"]["relaxed"]}
     assert ("nickel", limit, "PHL at the mine stage") in limits
+
+
+def test_pathway_diagnosis_keeps_every_year(tmp_path, capsys):
+    """A 73-day floor with 8 t of stock growth a year is short in 2030 and 2031: summary.json keeps both
+    years in diagnosis.by_year (diagnosis.minerals holds the latest)."""
+    tables = {"supply": [route("li-CHL-CHL", 10, 200)],
+              "minerals": [dict(BASE_TABLES["minerals"][0], max_stock_build_t=8)],
+              "targets": [dict(mineral="li", year=2030, target_t=100), dict(mineral="li", year=2031, target_t=100)]}
+    write_dataset(tmp_path / "data", {**BASE_TABLES, **tables})
+    run = tmp_path / "floor.toml"
+    run.write_text('name = "floor"\ndata = "data"\nyears = [2030, 2031]\n[policy]\nstockpile_days = 0\n'
+                   'stockpile_min_days = 73\n')
+    assert main(["solve", str(run), "--out", str(tmp_path / "out")]) == 1
+    diagnosis = json.loads((tmp_path / "out" / "summary.json").read_text())["diagnosis"]
+    assert sorted(diagnosis["by_year"]) == ["2030", "2031"]
+    assert diagnosis["minerals"]["li"]["year"] == 2031
+    assert [r["relaxed_t"] for r in diagnosis["relaxed"]] == [pytest.approx(12), pytest.approx(4)]

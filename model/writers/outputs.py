@@ -76,7 +76,11 @@ def summary_document(results: Results) -> dict:
             "message": "no portfolio meets every target within the limits; the elastic re-solve shows what is "
                        "missing and which limits bind",
             "elastic_objective": results.elastic_objective,
+            # per mineral its latest year with a relaxation; every year in by_year (a pathway)
             "minerals": {d["mineral"]: {k: v for k, v in d.items() if k != "mineral"} for d in results.diagnosis},
+            "by_year": {str(year): {d["mineral"]: {k: v for k, v in d.items() if k not in ("mineral", "year")}
+                                    for d in results.diagnosis if d["year"] == year}
+                        for year in sorted({d["year"] for d in results.diagnosis})},
             "relaxed": relaxed_rows(results),
         }
     return document
