@@ -222,7 +222,7 @@ def test_pathway_diagnosis_keeps_every_year(tmp_path, capsys):
               "targets": [dict(mineral="li", year=2030, target_t=100), dict(mineral="li", year=2031, target_t=100)]}
     write_dataset(tmp_path / "data", {**BASE_TABLES, **tables})
     run = tmp_path / "floor.toml"
-    run.write_text('name = "floor"\ndata = "data"\nyears = [2030, 2031]\n[policy]\nstockpile_days = 0\n'
+    run.write_text('name = "floor"\ndata = "data"\nyears = [2030, 2031]\n[policy]\ncountry_cap = 1\nstockpile_days = 0\n'
                    'stockpile_min_days = 73\n')
     assert main(["solve", str(run), "--out", str(tmp_path / "out")]) == 1
     diagnosis = json.loads((tmp_path / "out" / "summary.json").read_text())["diagnosis"]
