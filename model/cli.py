@@ -1,20 +1,34 @@
 """Command line: ``critmin <command> ...``; each command lives in ``critmin.commands``.
 
 Exit codes (DESIGN.md): 0 solved, 1 infeasible (diagnosis printed and
-written), 2 bad input or usage (one line per problem, no traceback).
+written), 2 bad input or usage (one line per problem, no traceback), 130
+interrupted (Ctrl-C: one line; the outputs already in the folder are as they
+were, ``writers.staging``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
-from . import __version__
-from .commands import demand, solve, stress, sweep, template, validate, verify
-from .commands.common import EXIT_BAD_INPUT
+from . import __version__, interrupts
+from .commands.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from .errors import InputError, UsageError
 
-COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (solve, stress, validate, template, sweep, demand, verify)}
+
+def _commands() -> dict:
+    """The command modules, imported once Ctrl-C is handled (pandas alone takes a third of a second)."""
+    from .commands import demand, solve, stress, sweep, template, validate, verify
+
+    return {module.__name__.rsplit(".", 1)[-1]: module
+            for module in (solve, stress, validate, template, sweep, demand, verify)}
+
+
+def __getattr__(name: str):
+    if name == "COMMANDS":
+        return _commands()
+    raise AttributeError(name)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,15 +41,23 @@ def _parser() -> argparse.ArgumentParser:
                      description="Cheapest critical-mineral procurement portfolio under supply-security limits.")
     parser.add_argument("--version", action="version", version=f"critmin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in COMMANDS.values():
+    for module in _commands().values():
         module.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    with interrupts.watching():
+        code = _main(argv)
+        if interrupts.requested() and code != EXIT_INTERRUPTED:  # a Ctrl-C the solver swallowed
+            code = interrupted()
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         arguments = _parser().parse_args(argv)
-        return COMMANDS[arguments.command].run(arguments)
+        return _commands()[arguments.command].run(arguments)
     except InputError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -43,7 +65,26 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt as error:
+        return interrupted(error)
+    except OSError as error:  # a file system failure no command foresaw: still one located line
+        where = error.filename if error.filename is not None else "critmin"
+        print(f"error: {where}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def interrupted(error: BaseException | None = None) -> int:
+    """Ctrl-C: one line, exit 130."""
+    message = str(error) if error is not None and str(error) else \
+        "interrupted (Ctrl-C): nothing was written; the outputs already there are as they were"
+    with contextlib.suppress(OSError, ValueError):
+        print(f"\n{message}" if sys.stderr.isatty() else message, file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def run() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers (a second Ctrl-C while reporting the first)
+        code = interrupted()
+    sys.exit(code)

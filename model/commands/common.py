@@ -11,6 +11,7 @@ from ..errors import UsageError
 
 EXIT_SOLVED, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_CHECK_FAILED = 3  # solved, but the independent check (critmin verify) failed
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 def default_out(run_path: Path, name: str) -> Path:
@@ -24,8 +25,11 @@ def input_files(data) -> list[Path]:
     return [Path(data.run.path).resolve()] + [p.resolve() for p in dataset_files(data.dataset.path)]
 
 
-def check_out_folder(out: Path, data, output_files) -> None:
-    """Refuse an output folder whose files would overwrite an input."""
+def check_out_folder(out: Path, data, output_files, folders=()) -> None:
+    """Refuse, before any work, an output folder that cannot be written or whose files would overwrite an input."""
+    from ..writers.staging import check_writable
+
+    check_writable(out, files=output_files, folders=folders)
     out = out.resolve()
     inputs = set(input_files(data))
     dataset = Path(data.dataset.path).resolve()

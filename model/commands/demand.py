@@ -4,6 +4,8 @@ Prints, per mineral, the requirement derived from battery GWh, the
 chemistry mix, magnet output and other uses, against the targets table,
 and writes the full derivation (per year, mineral, chemistry) to
 ``demand.csv``.  Works whether or not the run uses ``targets = "derived"``.
+The two tables and ``demand-manifest.json`` (their SHA-256 and the inputs')
+are committed as one set (``writers.staging``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from .common import EXIT_SOLVED, check_out_folder, default_out
+from .common import EXIT_SOLVED, check_out_folder, data_hashes, default_out
 
-OUTPUT_FILES = ("demand.csv", "demand_targets.csv")
+MANIFEST = "demand-manifest.json"
+OUTPUT_FILES = ("demand.csv", "demand_targets.csv", MANIFEST)
 
 
 def add_parser(commands) -> None:
@@ -26,17 +29,26 @@ def run(arguments) -> int:
     from ..inputs.demand import comparison, derive
     from ..inputs.runfile import check_run_against_data, load_run
     from ..inputs.validate import load_dataset
-    from ..writers.files import write_csv
+    from .. import __version__
+    from ..writers.files import write_csv, write_json
+    from ..writers.staging import output_hashes, staged_outputs
 
     run_file = load_run(arguments.run)
     dataset = load_dataset(run_file.data)
     check_run_against_data(run_file, dataset)
+    inputs = SimpleNamespace(run=run_file, dataset=dataset)
+    out = arguments.out or default_out(arguments.run, run_file.name)
+    check_out_folder(out, inputs, OUTPUT_FILES)
     derivation = derive(dataset, run_file.years, run_file.demand.get("chemistry_share"))
     compared = comparison(dataset, derivation)
-    out = arguments.out or default_out(arguments.run, run_file.name)
-    check_out_folder(out, SimpleNamespace(run=run_file, dataset=dataset), OUTPUT_FILES)
-    write_csv(out / "demand.csv", derivation.table)
-    write_csv(out / "demand_targets.csv", compared)
+    files, combined = data_hashes(inputs)
+    with staged_outputs(out, OUTPUT_FILES, manifest=MANIFEST) as stage:
+        write_csv(stage / "demand.csv", derivation.table)
+        write_csv(stage / "demand_targets.csv", compared)
+        write_json(stage / MANIFEST, {"run_file": str(Path(run_file.path).resolve()), "run_name": run_file.name,
+                                      "dataset": str(Path(dataset.path).resolve()), "input_sha256": files,
+                                      "data_hash": combined, "versions": {"critmin": __version__},
+                                      "outputs": output_hashes(stage, MANIFEST)})
     print(format_derivation(derivation.table, compared))
     print(f"\noutputs: {out}")
     return EXIT_SOLVED

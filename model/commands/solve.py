@@ -18,6 +18,7 @@ def add_parser(commands) -> None:
 
 def run(arguments) -> int:
     from ..inputs.data import load
+    from .. import interrupts
     from ..optimization.solve import NoSolutionError, solve
     from ..results.optimality import run_warnings
     from ..results.tables import tidy

@@ -32,6 +32,7 @@ def add_parser(commands) -> None:
 
 
 def run(arguments) -> int:
+    from .. import interrupts
     from ..inputs.data import load
     from ..inputs.disruptions import n_minus_1, scenarios_from_data
     from ..optimization.solve import NoSolutionError, Outcome, solve
@@ -49,13 +50,18 @@ def run(arguments) -> int:
     check_out_folder(out, data, OUTPUT_FILES + ("stress.csv",))
     wall = {"load": time.perf_counter() - clock}
     if arguments.portfolio:
-        outcome = Outcome(read_portfolio(data, arguments.portfolio), None, "highs", "", {})
+        from ..writers.staging import reading
+
+        with reading(arguments.portfolio):  # not while another run replaces that set
+            outcome = Outcome(read_portfolio(data, arguments.portfolio), None, "highs", "", {})
     else:
         try:
             outcome = solve(data)
         except NoSolutionError as error:
+            interrupts.check()  # stopped by Ctrl-C, not by the model
             print(f"error: {error}", file=sys.stderr)
             return EXIT_INFEASIBLE
+        interrupts.check()
         wall["solve"] = outcome.strict.solve_seconds
     results = tidy(data, outcome)
     if results.status == "infeasible":

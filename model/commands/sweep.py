@@ -17,7 +17,10 @@ What is not redone:
   interrupted or extended sweep solves only the points it has not seen.
 
 Outputs in ``--out`` (default runs/out/<name>/): sweep.xlsx, sweep.csv,
-sweep.png and sweep-manifest.json (written last).
+sweep.png and sweep-manifest.json (the SHA-256 of the other three), staged
+and committed as one set under the folder's lock (``writers.staging``): a
+kill or a second sweep into the folder never leaves files of two sweeps.
+Local workers die with the sweep, even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_SOLVED, check_out_folder, data_hashes, default_out
+from .common import EXIT_INTERRUPTED, EXIT_SOLVED, check_out_folder, data_hashes, default_out
 
 POINTS_FOLDER = "sweep-points"
+SWEEP_MANIFEST = "sweep-manifest.json"  # the last file of a sweep's output set (writers.staging)
+MAX_WORKERS = 256
 CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
-EXIT_INTERRUPTED = 130
 
 
 def add_parser(commands) -> None:
@@ -59,13 +63,48 @@ def add_parser(commands) -> None:
 _worker_data = None
 
 
-def _init_worker(data) -> None:
-    """Process-pool initializer: keep the validated data; leave Ctrl-C to the parent."""
+def _init_worker(data, parent: int | None = None) -> None:
+    """Process-pool initializer: keep the validated data; leave Ctrl-C to the parent; die with the parent."""
     import signal
 
     global _worker_data
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
     _worker_data = data
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_SECONDS = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker never outlives its sweep, even one killed with SIGKILL (which no handler sees).
+
+    Linux: the kernel sends the worker SIGKILL when the process that forked
+    it dies (prctl PR_SET_PDEATHSIG).  Everywhere, and as a fallback: a
+    daemon thread that exits the worker once its parent pid changes (it runs
+    between points: the solver holds the interpreter while it solves).
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="critmin-parent-watch", daemon=True).start()
 
 
 def _local_task(settings: dict) -> dict:
@@ -184,7 +223,40 @@ def _workers(arguments, run) -> int:
         return max(1, os.cpu_count() or 1)
     if workers < 1:
         raise UsageError(f"--workers must be a whole number >= 1 ({workers})")
+    if workers > MAX_WORKERS:
+        raise UsageError(f"--workers: at most {MAX_WORKERS} local processes ({workers}); for more, use a Dask "
+                         "cluster (--scheduler)")
     return workers
+
+
+def _range_problem(text: str):
+    """A START:STOP:STEP whose number of values overflows or is absurd (``0:1:1e-320``): a located problem.
+
+    ``parse_setting`` counts the values of a range; this catches the ranges
+    whose count is not even a number (infinite, or past every limit) first.
+    """
+    import math
+
+    from ..errors import Problem
+    from ..inputs.runfile import MAX_POINTS
+
+    dotted, _, spec = text.partition("=")
+    pieces = spec.strip().split(":")
+    if len(pieces) != 3:
+        return None
+    try:
+        start, stop, step = (float(piece) for piece in pieces)
+    except ValueError:
+        return None  # parse_setting says what is wrong with it
+    if not all(math.isfinite(v) for v in (start, stop, step)) or step == 0:
+        return None
+    count = abs(stop - start) / abs(step)
+    if math.isfinite(count) and count < MAX_POINTS:
+        return None
+    shown = "more than can be counted" if not math.isfinite(count) else f"about {count:,.3g}"
+    return Problem("--set", None, dotted.strip() or None,
+                   f"the range gives {shown} values (the step is too small); at most {MAX_POINTS:,}: "
+                   "use a larger step", spec.strip())
 
 
 def run(arguments) -> int:
@@ -199,10 +271,17 @@ def run(arguments) -> int:
     started = time.perf_counter()
     problems, settings = [], []
     for text in arguments.settings:
+        problem = _range_problem(text)
+        if problem is not None:
+            problems.append(problem)
+            continue
         try:
             settings.append(parse_setting(text))
         except InputError as error:
             problems += error.problems
+        except (OverflowError, ValueError, MemoryError) as error:  # values no check above foresaw
+            problems.append(Problem("--set", None, text.partition("=")[0].strip() or None,
+                                    f"cannot read these values ({error})", text.partition("=")[2].strip()))
     keys = [s.key for s in settings]
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         problems.append(Problem("--set", None, key, "set more than once"))
@@ -226,7 +305,7 @@ def run(arguments) -> int:
     for point in points:
         check_run_against_data(with_settings(data.run, point), data.dataset)
     out = arguments.out or default_out(arguments.run, data.run.name)
-    check_out_folder(out, data, SWEEP_FILES + (POINTS_FOLDER,))
+    check_out_folder(out, data, SWEEP_FILES, folders=(POINTS_FOLDER,))
     scheduler = _scheduler(arguments, data.run)
     workers = _workers(arguments, data.run)
     load_seconds = time.perf_counter() - started
@@ -254,12 +333,25 @@ def run(arguments) -> int:
     solve_seconds = time.perf_counter() - clock
     if interrupted:
         done = sum(1 for key, _ in keyed if key in records)
-        print(f"\ninterrupted: {done} of {len(keyed)} points are saved in {folder}; "
-              "run the same command again to solve the rest", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return _finish(arguments, data, settings, keyed, records, out, files, inputs_hash, executor_name,
-                   {"load": load_seconds, "points": solve_seconds, "total": time.perf_counter() - started},
-                   len(todo))
+        return _interrupted(f"interrupted (Ctrl-C): {done} of {len(keyed)} points are saved in {folder}; the sweep "
+                            f"outputs in {out} are as they were; run the same command again to solve the rest")
+    try:
+        return _finish(arguments, data, settings, keyed, records, out, files, inputs_hash, executor_name,
+                       {"load": load_seconds, "points": solve_seconds, "total": time.perf_counter() - started},
+                       len(todo))
+    except KeyboardInterrupt as error:
+        from ..writers.staging import Interrupted
+
+        if isinstance(error, Interrupted):
+            raise
+        return _interrupted(f"interrupted (Ctrl-C) while writing: every point is saved in {folder}; the sweep "
+                            f"outputs in {out} are as they were; run the same command again to write them")
+
+
+def _interrupted(message: str) -> int:
+    from ..cli import interrupted
+
+    return interrupted(KeyboardInterrupt(message))
 
 
 def _run_points(todo, data, scheduler, workers, folder, records, quiet) -> None:
@@ -271,8 +363,16 @@ def _run_points(todo, data, scheduler, workers, folder, records, quiet) -> None:
     progress = _progress(len(todo), quiet)
 
     def keep(key, record):
+        from .. import interrupts
+        from ..errors import UsageError
+
+        interrupts.check()  # a point whose solve Ctrl-C cut short is not saved
         record = {"key": key, **record}
-        write_json(folder / f"{key}.json", record)
+        try:
+            write_json(folder / f"{key}.json", record)
+        except OSError as error:
+            raise UsageError(f"{error.filename or folder}: cannot save a solved point ({error.strerror or error}); "
+                             f"{len(records)} points are saved; the sweep outputs are as they were") from None
         records[key] = json.loads(json.dumps(record, default=str))
         progress.update(1)
 
@@ -325,7 +425,7 @@ def _run_local(todo, data, workers: int, keep) -> None:
         build_model(data)  # Pyomo's first build sets up caches; no HiGHS solve here (its threads would not fork)
     context = multiprocessing.get_context("fork" if fork else "spawn")
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(data,))
+                                   initargs=(data, os.getpid()))
     try:
         pending = {executor.submit(_local_task, point): key for key, point in todo}
         if workers < (os.cpu_count() or 1):  # a core to spare: the parent imports the writers meanwhile
@@ -335,6 +435,8 @@ def _run_local(todo, data, workers: int, keep) -> None:
             for future in done:
                 keep(pending.pop(future), future.result())
     except BaseException:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.kill()  # a point can take minutes: do not wait for the ones running
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
@@ -375,7 +477,8 @@ def _finish(arguments, data, settings, keyed, records, out, files, inputs_hash, 
     from .. import __version__
     from ..results.sweep import SOLVED, sweep_table
     from ..writers.files import write_json
-    from ..writers.sweep import write_sweep_tables
+    from ..writers.staging import output_hashes, staged_outputs
+    from ..writers.sweep import SWEEP_FILES, write_sweep_tables
 
     keys = [s.key for s in settings]
     ordered = [records[key] for key, _ in keyed]
@@ -399,10 +502,14 @@ def _finish(arguments, data, settings, keyed, records, out, files, inputs_hash, 
     }
     title = f"{data.run.name}: annual cost against {keys[0]}"
     clock = time.perf_counter()
-    write_sweep_tables(out, table, keys, title)
-    wall["write"] = time.perf_counter() - clock
-    wall["total"] += wall["write"]
-    write_json(Path(out) / "sweep-manifest.json", manifest)  # last: its presence marks a complete set
+    # One set: staged, then committed whole under the folder's lock, sweep-manifest.json (with the SHA-256
+    # of the other files) last; a kill or a second sweep into the folder never leaves files of two sweeps.
+    with staged_outputs(out, SWEEP_FILES, manifest=SWEEP_MANIFEST) as stage:
+        write_sweep_tables(stage, table, keys, title)
+        wall["write"] = time.perf_counter() - clock
+        wall["total"] += wall["write"]
+        manifest["outputs"] = output_hashes(stage, SWEEP_MANIFEST)
+        write_json(stage / SWEEP_MANIFEST, manifest)
     if not arguments.quiet:
         print(format_sweep(table, keys))
     unsolved = int((~table["status"].isin(SOLVED)).sum())

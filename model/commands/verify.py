@@ -21,7 +21,9 @@ def add_parser(commands) -> None:
 
 def run(arguments) -> int:
     from ..results.verify import format_report, verify_folder
+    from ..writers.staging import reading
 
-    _, report = verify_folder(arguments.out)
+    with reading(arguments.out):  # a set being replaced is read once the new one is in
+        _, report = verify_folder(arguments.out)
     print(format_report(report, arguments.out))
     return EXIT_SOLVED if report.passed else EXIT_INFEASIBLE

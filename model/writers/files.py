@@ -36,9 +36,11 @@ def atomic_path(path: Path):
             os.fsync(written.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and not error.filename:  # a failed write(): name the file it was for
+            error.filename = str(path)
         raise
 
 
