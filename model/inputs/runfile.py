@@ -2,7 +2,11 @@
 
 The keys are declared once in ``RUN_KEYS``, ``POLICY_KEYS`` and
 ``SOLVER_KEYS``; unknown keys and values of the wrong type are reported as
-``file:line:key: what is wrong (value)``.
+``file:line:key: what is wrong (value)``.  Numbers keep to the magnitudes the
+solver resolves (``schema.limit``: days, money, shares; README "Input
+limits"), text holds no control characters, and ``name`` names one folder
+inside ``runs/out/``.  A run file with problems does not hide the dataset's:
+``load_run`` reads the dataset too when ``data`` names it, and reports both.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, Problem, UsageError
+from ..errors import UNPRINTABLE_CATEGORIES, InputError, Problem, UsageError
+from .schema import DAYS, MONEY, SHARE, Limit
 
 STAGES = ("mine", "refine")
+MAX_COUNT = 1024  # threads or worker processes: more than any machine this runs on
 STOCKPILE_MODES = ("rule", "stochastic")
 
 
@@ -24,6 +31,7 @@ class Key:
     kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years"
     default: object
     meaning: str
+    limit: Limit | None = None  # the magnitudes the solver resolves (schema.limit), for numbers
 
 
 RUN_KEYS = {
@@ -135,7 +143,26 @@ def load_run(path: Path) -> Run:
         match = re.search(r"line (\d+)", str(error))
         raise InputError([Problem(path.name, int(match.group(1)) if match else None, None,
                                   "not valid TOML", str(error))]) from None
-    return parse_run(document, path, text)
+    try:
+        return parse_run(document, path, text)
+    except InputError as error:  # report the dataset's problems with the run file's, when it can be read
+        raise InputError(error.problems + _dataset_problems(document, path)) from None
+
+
+def _dataset_problems(document: dict, path: Path) -> list[Problem]:
+    """The problems of the dataset a (faulty) run file names; none when ``data`` names nothing usable."""
+    from .validate import load_dataset
+
+    data, wrong = _parse_value("text", document.get("data"))
+    if wrong or _control_character(data):
+        return []
+    try:
+        load_dataset((path.parent / data).resolve())
+    except InputError as error:
+        return error.problems
+    except (OSError, ValueError):  # a path the system refuses: the run file's problem says enough
+        return []
+    return []
 
 
 def parse_run(document: dict, path: Path, text: str = "") -> Run:
@@ -155,6 +182,8 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
             problem(None, key, _unknown(key, RUN_KEYS))
             continue
         parsed, wrong = _parse_value(RUN_KEYS[key].kind, value)
+        if not wrong and isinstance(parsed, str):
+            wrong = _text_problem(key, parsed)
         if wrong:
             problem(None, key, wrong, value)
         values[key] = parsed
@@ -176,16 +205,13 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
             if key not in keys:
                 problem(section, key, _unknown(key, keys))
                 continue
-            parsed, wrong = _parse_value(keys[key].kind, value)
+            parsed, wrong = _parse_value(keys[key].kind, value, keys[key].limit)
             if wrong:
                 problem(section, key, wrong, value)
             sections[section][key] = parsed
     if problems:
         raise InputError(problems)
     name = str(values["name"])
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise InputError([Problem(path.name, _line_of(text, None, "name"), "name",
-                                  "use letters, digits, '.', '_' and '-' only (it names the output folder)", name)])
     policy = Policy(**{k: tuple(v) if k == "cap_stages" else v for k, v in sections["policy"].items()})
     return Run(
         path=path,
@@ -206,6 +232,28 @@ def _unknown(key: str, keys: dict) -> str:
 
     guess = difflib.get_close_matches(key, list(keys), n=1)
     return "unknown key" + (f"; did you mean '{guess[0]}'?" if guess else f"; expected one of {', '.join(keys)}")
+
+
+# Device names Windows reserves in every folder: a run named so could not write its outputs there.
+_RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
+
+
+def _text_problem(key: str, text: str) -> str | None:
+    """What is wrong with a text value (``name`` is a folder name), or None."""
+    character = _control_character(text, "\t\n\r" if key == "description" else "")
+    if character is not None:
+        return f"contains the control character {character!r} (U+{ord(character):04X})"
+    if key == "name" and (not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", text)
+                          or text.split(".")[0].lower() in _RESERVED_NAMES):
+        return ("use letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 100 "
+                "characters and no device name such as CON or NUL (it names the output folder runs/out/<name>/)")
+    return None
+
+
+def _control_character(text: str, allowed: str = "") -> str | None:
+    if text.isprintable():
+        return None
+    return next((c for c in text if c not in allowed and unicodedata.category(c) in UNPRINTABLE_CATEGORIES), None)
 
 
 def _is_number(value) -> bool:
@@ -241,8 +289,8 @@ def _parse_kind(kind: str, value) -> tuple[object, str | None]:
               and all(b == a + 1 for a, b in zip(value, value[1:])))
         return (list(value), None) if ok else (None, "must be a list of consecutive years, e.g. [2026, 2027, 2028]")
     if kind == "count":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        return (value, None) if ok else (None, "must be a whole number >= 1")
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+        return (value, None) if ok else (None, f"must be a whole number >= 1 (at most {MAX_COUNT})")
     if kind == "number":
         return (float(value), None) if _is_number(value) and value >= 0 else (None, "must be a number >= 0")
     if kind == "fraction":
@@ -362,7 +410,7 @@ def parse_setting(text: str, where: str = "--set") -> Setting:
     parsed = []
     for value in values:
         candidate = {parts[2]: value} if len(parts) == 3 else value
-        result, wrong = _parse_value(kind, candidate)
+        result, wrong = _parse_value(kind, candidate, keys[parts[1]].limit)
         if wrong:
             fail(dotted, wrong, value if not isinstance(value, dict) else candidate)
         parsed.append(result[parts[2]] if len(parts) == 3 else result)
@@ -382,9 +430,11 @@ def _setting_values(spec: str, fail, dotted: str) -> list:
             fail(dotted, "a range is START:STOP:STEP with three numbers", spec)
         if not all(math.isfinite(v) for v in (start, stop, step)) or step == 0:
             fail(dotted, "a range needs finite numbers and a non-zero step", spec)
-        count = math.floor(abs(stop - start) / abs(step) + 1e-9) + 1
+        steps = abs(stop - start) / abs(step)  # a step like 1e-320 makes this inf
+        count = math.floor(steps + 1e-9) + 1 if steps < MAX_POINTS else math.inf
         if count > MAX_POINTS:
-            fail(dotted, f"the range has {count:,} values; at most {MAX_POINTS:,}", spec)
+            many = f"{steps + 1:,.0f}" if math.isfinite(steps) else "endless"
+            fail(dotted, f"the range has {many} values; at most {MAX_POINTS:,}", spec)
         direction = 1.0 if stop >= start else -1.0
         return [round(start + direction * i * abs(step), 12) for i in range(count)]
     if len(pieces) != 1:

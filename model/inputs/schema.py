@@ -35,6 +35,15 @@ class Limit:
     high: float  # largest value
     span: float | None = None  # most the largest non-zero value in a dataset may exceed the smallest
 
+    def allows(self, number: float) -> bool:
+        return number == 0 or self.low <= number <= self.high
+
+    def refusal(self) -> str:
+        """What a message says of a number outside the limit."""
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"must be 0 or from {self.low:g} to {self.high:g}{unit}: outside that range the solver cannot "
+                f"resolve a {self.what} (README: Input limits)")
+
 
 TONNES = Limit("tonnage", "t", 1e-2, 1e10, span=1e8)
 UNIT_COST = Limit("cost per tonne", "currency per t", 1e-2, 1e12)
