@@ -4,12 +4,23 @@ Nothing here interprets a value: typing and checks live in ``validate``.
 Every cell arrives as a string so that "NA" (Namibia) stays "NA" and ids are
 never turned into numbers.  A dataset is a folder of ``<table>.csv`` files or
 one ``.xlsx`` workbook with a sheet per table.
+
+What cannot be read is reported where it is and reading goes on, so that one
+bad cell never hides the others: a CSV quote left open (at the line and cell
+where it opens), text after a closing quote, a workbook formula, a damaged
+number cell, a bad cell reference or a sheet whose XML breaks off.  Such a
+cell arrives as ``Unreadable`` and validation skips it.  Cells keep their
+control characters (NUL included) for validation to refuse; only spaces,
+tabs and line breaks around a value are trimmed.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import io
+import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +38,13 @@ MAX_WORKBOOK_BYTES = 50 * 1024**2
 MAX_UNCOMPRESSED_BYTES = 500 * 1024**2
 MAX_COMPRESSION_RATIO = 100.0
 
+# Excel's own grid: a reference outside it is damage, not data.
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
+
+
+class Unreadable(str):
+    """A cell already reported as unreadable: validation treats it as missing, silently."""
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -37,6 +55,7 @@ class RawTable:
     header: tuple[str, ...]
     header_row: int
     rows: tuple[tuple[int, dict[str, str]], ...]  # (row number, cells)
+    problems: tuple[Problem, ...] = ()  # what could not be read, located
 
 
 def read_dataset(path: Path) -> dict[str, RawTable]:
@@ -70,40 +89,128 @@ def _read_folder(folder: Path) -> dict[str, RawTable]:
 
 def _read_csv(name: str, file: Path) -> RawTable:
     where = file.name
+    data = file.read_bytes()
     try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header: list[str] | None = None
-            header_row = 1
-            rows = []
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if header is None:
-                    if is_note_row(cells):
-                        continue
-                    header = [cell.strip() for cell in cells]
-                    header_row = reader.line_num
-                    continue
-                rows.append((reader.line_num, _cells_by_header(header, cells)))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError([Problem(where, None, None, "not UTF-8 text", str(error)[:60])]) from None
-    except csv.Error as error:
-        raise InputError([Problem(where, None, None, "malformed CSV", str(error))]) from None
-    return RawTable(name, where, tuple(header or ()), header_row, tuple(rows))
+    # The csv module refuses NUL outright; let a stand-in through and put the
+    # NUL back in its cell, where validation reports it located.
+    stand_in = None
+    if "\0" in text:
+        stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+        text = text.replace("\0", stand_in)
+    lines = _lines(text)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    header_row = 1
+    rows = []
+    problems = []
+    while True:
+        start = reader.line_num + 1  # a quoted cell may span lines: a row is where it starts
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(_csv_problem(where, lines, start, reader.line_num, header, error))
+            continue  # the reader goes on at the next line
+        if stand_in is not None:
+            cells = [cell.replace(stand_in, "\0") for cell in cells]
+        if not any(_trim(cell) for cell in cells):
+            continue
+        if header is None:
+            if is_note_row(cells):
+                continue
+            header = [_trim(cell) for cell in cells]
+            header_row = start
+            continue
+        rows.append((start, _cells_by_header(header, cells)))
+    return RawTable(name, where, tuple(header or ()), header_row, tuple(rows), tuple(problems))
+
+
+def _lines(text: str) -> list[str]:
+    """The lines as the csv module counts them (\\n, \\r\\n or \\r end a line)."""
+    return list(io.StringIO(text, newline=""))
+
+
+def _csv_problem(where: str, lines: list[str], start: int, end: int, header, error: csv.Error) -> Problem:
+    """Locate a CSV syntax error: the line and cell where the quote opens, or the text after one closes."""
+    found = _scan_record(lines, start)
+    if found is None:
+        return Problem(where, end, None, "malformed CSV", str(error))
+    line, field, what = found
+    column = (header[field] if header and field < len(header) else f"cell {field + 1}") if header else None
+    if what == "open":
+        return Problem(where, line, column, "a quoted cell is never closed: the quote opens here and the rest of "
+                                            "the file was read into it")
+    return Problem(where, line, column, "text after the closing quote of a quoted cell (quote the whole cell "
+                                        "and double any quote inside it)")
+
+
+def _scan_record(lines: list[str], start: int) -> tuple[int, int, str] | None:
+    """Walk one CSV record from line ``start`` as the csv module does; the first fault, or None.
+
+    Returns (line, field index, "open") for a quote never closed, or (line,
+    field index, "after") for text following a closing quote.
+    """
+    field, quoted, closed, at_start, opened = 0, False, False, True, None
+    for number in range(start, len(lines) + 1):
+        line = lines[number - 1]
+        i = 0
+        while i < len(line):
+            character = line[i]
+            if quoted:
+                if character == '"':
+                    if line[i + 1:i + 2] == '"':
+                        i += 2
+                        continue
+                    quoted, closed = False, True
+                i += 1
+                continue
+            if character in "\r\n":
+                break
+            if closed and character != ",":
+                return number, field, "after"
+            if character == ",":
+                field, closed, at_start = field + 1, False, True
+            elif character == '"' and at_start:
+                quoted, at_start, opened = True, False, (number, field)
+            else:
+                at_start = False
+            i += 1
+        if not quoted:
+            return None
+    return (opened[0], opened[1], "open") if quoted and opened else None
 
 
 def is_note_row(cells: list[str]) -> bool:
     """A row before the header whose first non-empty cell starts with ``#`` (units, remarks)."""
-    first = next((cell.strip() for cell in cells if cell and cell.strip()), "")
+    first = next((_trim(cell) for cell in cells if cell and _trim(cell)), "")
     return first.startswith(NOTE_MARK)
 
 
 def _cells_by_header(header: list[str], cells: list[str]) -> dict[str, str]:
-    row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
-    if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+    row = {name: (_trim(cells[i]) if i < len(cells) else "") for i, name in enumerate(header)}
+    if len(cells) > len(header) and any(_trim(cell) for cell in cells[len(header):]):
         row["\0extra"] = ",".join(cells[len(header):])
     return row
+
+
+def _trim(cell: str) -> str:
+    """Spaces, tabs and line breaks around a value go; control characters stay, for validation to refuse."""
+    if isinstance(cell, Unreadable):
+        return cell
+    start, end = 0, len(cell)
+    while start < end and _blank(cell[start]):
+        start += 1
+    while end > start and _blank(cell[end - 1]):
+        end -= 1
+    return cell[start:end]
+
+
+def _blank(character: str) -> bool:
+    return character in " \t\r\n" or unicodedata.category(character) == "Zs"
 
 
 def check_workbook_archive(path: Path) -> None:
@@ -140,53 +247,163 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
         raise InputError([Problem(path.name, None, None, "cannot open workbook", type(error).__name__)]) from None
     try:
         names = {table.name for table in TABLES}
-        tables = {}
-        problems = []
-        for sheet in workbook.worksheets:
-            if sheet.title in names:
-                tables[sheet.title], sheet_problems = _read_sheet(sheet)
-                problems += sheet_problems
-        if problems:
-            raise InputError(problems)
-        return tables
+        return {sheet.title: _read_sheet(workbook, sheet) for sheet in workbook.worksheets if sheet.title in names}
     finally:
         workbook.close()
 
 
-def _read_sheet(sheet) -> tuple[RawTable, list[Problem]]:
+def _read_sheet(workbook, sheet) -> RawTable:
+    """Every row of a sheet as text; a cell or a stretch of XML that cannot be read becomes a located problem.
+
+    The sheet's XML is parsed here (not through openpyxl's row iterator,
+    which stops at the first damaged cell and trusts a stale <dimension>),
+    with openpyxl's own cell parser wrapped so that one bad cell is one
+    problem and the rest of the sheet is still read.
+    """
+    title = sheet.title
+    parser = _tolerant_parser()(sheet._get_source(), sheet._shared_strings, data_only=False,
+                                 epoch=workbook.epoch, date_formats=getattr(workbook, "_date_formats", set()),
+                                 timedelta_formats=getattr(workbook, "_timedelta_formats", set()))
     header: list[str] | None = None
     header_row = 1
     rows = []
-    problems = []
-    # A stale <dimension> written by some tools would make openpyxl stop early
-    # and silently drop rows; read every row that is there instead.
-    sheet.reset_dimensions()
-    # Rows come one per Excel row from row 1, gaps filled with empty rows whose
-    # cells carry no row number, so count them rather than ask a cell.
-    for row_number, excel_row in enumerate(sheet.iter_rows(), start=1):
-        if not excel_row:
-            continue
-        cells = []
-        for cell in excel_row:
-            if getattr(cell, "data_type", None) == "f":
-                column = header[cell.column - 1] if header and cell.column - 1 < len(header) else cell.column_letter
-                # A formula has no trustworthy value here (openpyxl-written
-                # files carry no cache), so refuse rather than read it as empty.
-                problems.append(Problem(sheet.title, row_number, column,
-                                        "formulas are not read; paste the value instead", cell.value))
-                cells.append("")
-            else:
-                cells.append(_cell_text(cell.value))
-        if not any(cells):
-            continue
-        if header is None:
-            if is_note_row(cells):
+    faults = parser.faults  # (row, column index or None, message, value)
+    last = 0
+    try:
+        for number, parsed in parser.parse():
+            if number <= last:  # Excel writes rows in order, each once
+                faults.append((number, None, f"row {number} out of order or repeated (after row {last})", None))
                 continue
-            header = [c.strip() for c in cells]
-            header_row = row_number
-            continue
-        rows.append((row_number, _cells_by_header(header, cells)))
-    return RawTable(sheet.title, sheet.title, tuple(header or ()), header_row, tuple(rows)), problems
+            last = number
+            cells: list[str] = []
+            for cell in parsed:
+                index = cell["column"] - 1
+                cells.extend([""] * (index + 1 - len(cells)))
+                if cells[index] != "":
+                    faults.append((number, index + 1, "cell appears twice in the row", None))
+                if cell["data_type"] == "f":
+                    # No trustworthy value (openpyxl-written files carry no cached
+                    # result): refuse rather than read it as empty.
+                    faults.append((number, index + 1, "formulas are not read; paste the value instead",
+                                   str(cell["value"])))
+                    cells[index] = Unreadable("")
+                elif isinstance(cell["value"], Unreadable):
+                    cells[index] = cell["value"]
+                else:
+                    cells[index] = _cell_text(cell["value"])
+            if not any(_trim(cell) for cell in cells):
+                continue
+            if header is None:
+                if is_note_row(cells):
+                    continue
+                header = [_trim(cell) for cell in cells]
+                header_row = number
+                continue
+            rows.append((number, _cells_by_header(header, cells)))
+    except Exception as error:  # XML that breaks off (a truncated file) or is not well formed
+        faults.append(_xml_fault(sheet, error, last))
+    finally:
+        parser.source.close()
+
+    def column_name(row: int, index: int | None) -> str | None:
+        if index is None:
+            return None
+        if header and row > header_row and index <= len(header) and header[index - 1]:
+            return header[index - 1]
+        from openpyxl.utils import get_column_letter
+
+        return get_column_letter(index) if 1 <= index <= MAX_COLUMNS else str(index)
+
+    problems = tuple(Problem(title, row, column_name(row, index), message, value)
+                     for row, index, message, value in faults)
+    return RawTable(title, title, tuple(header or ()), header_row, tuple(rows), problems)
+
+
+_PARSER = None
+
+
+def _tolerant_parser():
+    """openpyxl's worksheet parser, made to report a damaged cell or row and go on."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
+    from openpyxl.utils import column_index_from_string
+    from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser
+
+    class TolerantParser(WorkSheetParser):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.faults: list[tuple] = []
+
+        def parse_row(self, row):
+            number = row.get("r")
+            if number is not None and not (number.isdigit() and 1 <= int(number) <= MAX_ROWS):
+                self.faults.append((self.row_counter + 1, None, "bad row number", number))
+                del row.attrib["r"]  # count it as the next row
+            return super().parse_row(row)
+
+        def parse_cell(self, element):
+            reference = element.get("r")
+            row, column = self.row_counter, self.col_counter + 1
+            if reference is not None:
+                match = re.fullmatch(r"([A-Za-z]{1,3})([0-9]{1,7})", reference)
+                if match:
+                    column, row = column_index_from_string(match.group(1).upper()), int(match.group(2))
+                if not match or not 1 <= column <= MAX_COLUMNS or row != self.row_counter:
+                    self.col_counter += 1
+                    self.faults.append((self.row_counter, self.col_counter,
+                                        "bad cell reference" + (f" (it is in row {self.row_counter})"
+                                                                if match and row != self.row_counter else ""),
+                                        reference))
+                    return self._unreadable(self.col_counter)
+            try:
+                return super().parse_cell(element)
+            except Exception:  # noqa: BLE001 - any damage in one cell is that cell's problem
+                self.col_counter = column
+                kind = element.get("t", "n")
+                what = {"n": "a number cell that does not hold a number", "s": "a text cell whose shared "
+                        "string does not exist", "b": "a true/false cell that does not hold 0 or 1",
+                        "d": "a date cell that does not hold a date"}.get(kind, f"a damaged cell (type {kind})")
+                self.faults.append((self.row_counter, column, what, element.findtext(VALUE_TAG)))
+                return self._unreadable(column)
+
+        def _unreadable(self, column: int) -> dict:
+            return {"row": self.row_counter, "column": column, "value": Unreadable(""), "data_type": "n",
+                    "style_id": 0}
+
+    _PARSER = TolerantParser
+    return _PARSER
+
+
+def _xml_fault(sheet, error: Exception, last_row: int) -> tuple:
+    """Where a sheet's XML stops making sense: the cell (or row) being read at the parser's position.
+
+    A truncated file ends inside its last cell: that cell is the one named.
+    """
+    message = str(error)
+    cut = any(words in message for words in ("no element found", "unclosed token", "unexpected end"))
+    position = getattr(error, "position", None)
+    row, index = last_row + 1, None
+    if position:
+        try:
+            with sheet._get_source() as source:
+                text = source.read().decode("utf-8", errors="replace")
+        except Exception:  # noqa: BLE001 - the location is a courtesy; the problem is reported anyway
+            text = ""
+        lines = text.split("\n")
+        offset = sum(len(line) + 1 for line in lines[:position[0] - 1]) + position[1]
+        before = text if cut else text[:offset]
+        cells = re.findall(r"<c\b[^>]*?\br=\"([A-Za-z]{1,3})([0-9]{1,7})\"", before)
+        rows = re.findall(r"<row\b[^>]*?\br=\"([0-9]{1,7})\"", before)
+        if rows:
+            row = int(rows[-1])
+        if cells and int(cells[-1][1]) == row:
+            from openpyxl.utils import column_index_from_string
+
+            index = column_index_from_string(cells[-1][0].upper())
+    what = ("the sheet's XML breaks off here (a truncated or damaged file)" if cut
+            else "the sheet's XML is damaged here")
+    return row, index, what, f"{type(error).__name__}: {message}"
 
 
 def _cell_text(value) -> str:
@@ -198,4 +415,4 @@ def _cell_text(value) -> str:
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
-    return str(value).strip()
+    return _trim(str(value))

@@ -4,12 +4,18 @@ The checks follow the schema manifest: presence of tables and columns, the
 kind of every cell (ids, quantities, rates, years, booleans), unique keys and
 references, then the few rules that span rows (one home country, min_t <=
 max_t).  All problems are collected and raised together.
+
+Hostile or damaged input is refused where it is: a control character in any
+cell, ids that differ only in case (``CHN`` and ``chn`` would be two
+countries), and numbers the solver cannot resolve (``schema.limit``: each
+kind's range, and the span of the tonnages; README "Input limits").
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +23,7 @@ import pandas as pd
 
 from . import schema
 from ..errors import InputError, Problem
-from .reading import RawTable, read_dataset
+from .reading import RawTable, Unreadable, read_dataset
 from .schema import BOOL, BOOL_TEXT, ID, QUANTITY, RATE, TEXT, YEAR, Table
 
 
@@ -66,15 +72,18 @@ def load_dataset(path: Path) -> Dataset:
             continue
         frame, row_numbers, table_problems = _typed_table(table, raw[table.name])
         tables[table.name], rows[table.name], where[table.name] = frame, row_numbers, raw[table.name].where
-        problems += table_problems
+        problems += list(raw[table.name].problems) + table_problems
         if raw[table.name].rows and not row_numbers:  # header problems: no row was read
             unreadable.add(table.name)
     # Keys, references and cross-row rules are checked even when some cells
     # are bad (those cells are NA and skipped), so that every problem is
     # reported at once; tables that could not be read are left out.
     dataset = Dataset(Path(path), tables, rows, where)
-    problems += _check_keys_and_references(dataset, unreadable)
-    problems += _check_rules(dataset, unreadable)
+    bad_cells = {(p.where, p.row, p.column) for p in problems if p.row is not None and p.column is not None}
+    later = _check_keys_and_references(dataset, unreadable) + _check_rules(dataset, unreadable) + _check_spans(dataset)
+    # A bad cell is missing to the later checks; one that reads a missing cell as
+    # blank would report it twice, so a cell already reported is not reported again.
+    problems += [p for p in later if (p.where, p.row, p.column) not in bad_cells]
     if problems:
         raise InputError(problems)
     return Dataset(Path(path), tables, rows, where)
@@ -124,6 +133,12 @@ def _typed_table(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[int], 
 
 def _parse_cell(column: schema.Column, text: str) -> tuple[object, str | None]:
     """Return (value, None) or (None, what is wrong)."""
+    if isinstance(text, Unreadable):  # reported where it was read
+        return None, None
+    character = _control_character(text, column.kind)
+    if character is not None:
+        return None, (f"contains the control character {character!r} (U+{ord(character):04X}); "
+                      "retype the cell without it")
     if text == "":
         if column.required and column.kind != TEXT:
             return None, "is empty"
@@ -155,7 +170,33 @@ def _parse_cell(column: schema.Column, text: str) -> tuple[object, str | None]:
         return None, "must not be negative"
     if column.kind == RATE and number > 1:
         return None, "must lie in [0, 1]"
+    limit = schema.limit(column.kind, column.unit)
+    if limit is not None and not limit.allows(number):
+        return None, limit.refusal()
     return number, None
+
+
+# Never in any cell: C0 controls but tab, line feed and carriage return; DEL
+# and C1 controls (which include a terminal's CSI); bidirectional overrides
+# and isolates, which make text display in another order than it is.  An id
+# also refuses tab and line breaks and every invisible format character
+# (zero-width space, BOM): two ids that look the same must be the same.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _control_character(text: str, kind: str) -> str | None:
+    """The first character of ``text`` a cell of this kind must not hold, or None."""
+    if text.isprintable():
+        return None
+    for character in text:
+        category = unicodedata.category(character)
+        if character in _BIDI or category in ("Cs", "Zl", "Zp"):
+            return character
+        if category == "Cc" and (kind == ID or character not in "\t\n\r"):
+            return character
+        if kind == ID and category == "Cf":
+            return character
+    return None
 
 
 def _check_keys_and_references(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[Problem]:
@@ -176,6 +217,7 @@ def _check_keys_and_references(dataset: Dataset, unreadable: set[str] = frozense
                 seen[key] = row
         if len(table.key) == 1:
             keys[table.name] = {k[0] for k in seen}
+        problems += _case_twins(dataset, table)
     for table in schema.TABLES:
         frame = dataset[table.name]
         for column in table.columns:
@@ -187,10 +229,78 @@ def _check_keys_and_references(dataset: Dataset, unreadable: set[str] = frozense
                 if pd.isna(value):  # a bad cell, already reported
                     continue
                 if value not in allowed and value != column.wildcard:
-                    guess = difflib.get_close_matches(str(value), sorted(allowed), n=1)
+                    twin = [k for k in sorted(allowed) if _folded(k) == _folded(value)]
+                    guess = twin or difflib.get_close_matches(str(value), sorted(allowed), n=1)
                     hint = f"; did you mean '{guess[0]}'?" if guess else ""
+                    hint += " (ids are case-sensitive)" if twin else ""
                     problems.append(Problem(dataset.where[table.name], dataset.rows[table.name][i], column.name,
                                             f"unknown {noun}" + hint, value))
+    return problems
+
+
+def _folded(value) -> str:
+    """An id as compared for twins: case and Unicode width and form ignored (CHN, chn, ＣＨＮ)."""
+    return unicodedata.normalize("NFKC", str(value)).casefold()
+
+
+def _case_twins(dataset: Dataset, table: Table) -> list[Problem]:
+    """Ids that differ only in case (or Unicode form) in a column that names things, not refers to them.
+
+    ``CHN`` and ``chn`` would be two countries, each under the cap: refuse
+    the later spelling, at the first row it appears.
+    """
+    problems = []
+    frame = dataset[table.name]
+    for column in table.columns:
+        if column.kind != ID or column.references or column.choices:
+            continue
+        first: dict[str, tuple[str, int]] = {}
+        reported: set[str] = set()
+        for i, value in enumerate(frame[column.name]):
+            if pd.isna(value) or value == column.wildcard:
+                continue
+            row = dataset.rows[table.name][i]
+            spelling, first_row = first.setdefault(_folded(value), (value, row))
+            if spelling != value and value not in reported:
+                reported.add(value)
+                problems.append(Problem(dataset.where[table.name], row, column.name,
+                                        f"the same id as '{spelling}' on row {first_row} but for case; "
+                                        "spell an id one way everywhere", value))
+    return problems
+
+
+def _check_spans(dataset: Dataset) -> list[Problem]:
+    """Numbers of one kind whose largest exceeds the smallest non-zero one by more than the kind's span.
+
+    The solver resolves the small ones only relative to the large ones it is
+    solved with; the cell reported is the one farther from the others (in
+    orders of magnitude from their median), and the message names the other end.
+    """
+    problems = []
+    spans = {}
+    for table in schema.TABLES:
+        for column in table.columns:
+            limit = schema.limit(column.kind, column.unit)
+            if limit is None or limit.span is None:
+                continue
+            for i, value in enumerate(dataset[table.name][column.name]):
+                if not pd.isna(value) and value > 0:
+                    spans.setdefault(limit, []).append((float(value), table.name, dataset.rows[table.name][i],
+                                                        column.name))
+    for limit, cells in spans.items():
+        low, high = min(cells), max(cells)
+        if high[0] <= limit.span * low[0]:
+            continue
+        logs = sorted(math.log10(cell[0]) for cell in cells)
+        middle = logs[len(logs) // 2]
+        odd, other = (high, low) if math.log10(high[0]) - middle > middle - math.log10(low[0]) else (low, high)
+        relation = (f"{high[0] / low[0]:.1e} times the smallest non-zero" if odd is high
+                    else f"1/{high[0] / low[0]:.1e} of the largest")
+        problems.append(Problem(
+            dataset.where[odd[1]], odd[2], odd[3],
+            f"this {limit.what} is {relation} ({other[0]:g} at {dataset.where[other[1]]}:{other[2]}:{other[3]}); "
+            f"{limit.what}s may span a factor of at most {limit.span:g} for the solver to resolve both "
+            "(README: Input limits)", f"{odd[0]:g}"))
     return problems
 
 
