@@ -204,9 +204,8 @@ def _number(text: str) -> float | None:
 
 
 def _unquote(text: str) -> str:
-    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_PREFIXES):
-        return text[1:]
-    return text
+    """The value ``writers.files.safe_text`` wrote: it quotes formula-like text and text starting with a quote."""
+    return text[1:] if text.startswith("'") else text
 
 
 def read_summary(path: Path) -> dict:

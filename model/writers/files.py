@@ -72,8 +72,14 @@ def write_json(path: Path, document: dict) -> None:
 
 
 def safe_text(value):
-    """Text a spreadsheet would evaluate gets a leading quote; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Text a spreadsheet would evaluate gets a leading quote; numbers pass unchanged.
+
+    Text that already starts with a quote gets one more, so that a reader
+    recovers every value exactly by removing one leading quote whenever
+    there is one (``results.verify._unquote``): ``=x`` is written ``'=x``,
+    ``'=x`` is written ``''=x``, ``'x`` is written ``''x``.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES + ("'",)):
         return "'" + value
     return value
 
