@@ -21,6 +21,10 @@ CHL-CHL 0.35 T, the stock is 60/365 x 0.65 T.
 - ``prices``: P from 1e-9 to 1e21 (T = 100): the absolute range of currency.
 - ``tonne-range``/``price-range``: a second mineral ``ni`` whose requirement
   (or price) is S times li's: the range between minerals of one dataset.
+
+The solver is measured with the input limits switched off; the last column
+says whether ``critmin validate`` (limits on) refuses the case.  Every case
+marked FAIL should be refused.
 """
 
 from __future__ import annotations
@@ -88,9 +92,20 @@ def expected(T: float, P: float, second: tuple[float, float] | None = None) -> t
     return objective, flows
 
 
-def measure(T: float, P: float, R: float, second=None) -> tuple[bool, str]:
-    from critmin.cli import main
+@contextlib.contextmanager
+def _limits_off():
+    from critmin.inputs import schema
 
+    limit = schema.limit
+    schema.limit = lambda kind, unit: None
+    try:
+        yield
+    finally:
+        schema.limit = limit
+
+
+def measure(T: float, P: float, R: float, second=None) -> tuple[bool, str]:
+    """(resolved, note): the solver's answer against the hand optimum, limits off; the note ends with the limits' verdict."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _write(folder / "data", _tables(T, P, R, second))
@@ -98,15 +113,11 @@ def measure(T: float, P: float, R: float, second=None) -> tuple[bool, str]:
         if second:  # ni comes from one foreign country: no cap on it
             run = run.replace("discount_rate = 0\n", "discount_rate = 0\ncountry_cap_by_mineral = { ni = 1.0 }\n")
         (folder / "m.toml").write_text(run)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(["solve", str(folder / "m.toml"), "--out", str(folder / "out"), "--quiet"])
-            except Exception as error:  # noqa: BLE001 - a measurement records every outcome
-                return False, f"traceback {type(error).__name__}"
+        verdict = "refused by the limits" if _run(["validate", str(folder / "m.toml")])[0] == 2 else "accepted"
+        with _limits_off():
+            code, first = _run(["solve", str(folder / "m.toml"), "--out", str(folder / "out"), "--quiet"])
         if code != 0:
-            first = (err.getvalue().strip().splitlines() or [""])[0][:70]
-            return False, f"exit {code} {first}"
+            return False, f"exit {code} {first[:60]}; {verdict}"
         summary = json.loads((folder / "out" / "summary.json").read_text())
         with open(folder / "out" / "flows.csv", newline="") as handle:
             flows = {}
@@ -117,7 +128,19 @@ def measure(T: float, P: float, R: float, second=None) -> tuple[bool, str]:
     scale = {o: (second[0] if o.startswith("ni") else T) for o in set(want) | set(flows)}
     flow_error = max(abs(flows.get(o, 0.0) - want.get(o, 0.0)) / scale[o] for o in scale)
     ok = error <= 1e-6 and flow_error <= 1e-6
-    return ok, f"objective off {error:.1e}, flows off {flow_error:.1e}"
+    return ok, f"objective off {error:.1e}, flows off {flow_error:.1e}; {verdict}"
+
+
+def _run(argv: list[str]) -> tuple[object, str]:
+    from critmin.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except Exception as error:  # noqa: BLE001 - a measurement records every outcome
+            return "traceback", type(error).__name__
+    return code, (err.getvalue().strip().splitlines() or [""])[0]
 
 
 def _powers(low: int, high: int, step: int = 1) -> list[float]:
@@ -145,6 +168,8 @@ def main() -> None:
            [(f"S = {S:.0e}", measure(100.0, 1.0, 1.5, (100.0 * S, 1.0))) for S in _powers(-10, 10, step)])
     report("price-range: ni price S x li's",
            [(f"S = {S:.0e}", measure(100.0, 1.0, 1.5, (100.0, S))) for S in _powers(-12, 12, step)])
+    report("objective: T = 0.001 t with prices scaled by P",
+           [(f"P = {P:.0e}", measure(1e-3, P, 1.5)) for P in _powers(-5, -1, 1)])
 
 
 if __name__ == "__main__":
