@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from critmin.cli import main
-from test_validation import (BASE_RUN, add_projects, add_row, read_table, reported, run_text, set_cell, table_path,
+from test_validation import (BASE_RUN, add_projects, read_table, reported, run_text, set_cell, table_path,
                              tiny, workbook, write_table)
 
 # --------------------------------------------------------------------------- helpers
@@ -173,9 +173,10 @@ def test_magnitudes_tonnage_span(tmp_path, capsys, edits, cell, shown):
 def test_magnitudes_every_tonnage_scaled(tmp_path, capsys, scale):
     run = tiny(tmp_path)
     for table, column in (("targets", "target_t"), ("supply", "max_t")):
-        for line in range(2, len(read_table(run, table)) + 1):
-            set_cell(run, table, line, column, repr(float(read_table(run, table)[line - 1][
-                read_table(run, table)[0].index(column)]) * scale))
+        rows = read_table(run, table)
+        index = rows[0].index(column)
+        write_table(run, table, [rows[0]] + [row[:index] + [repr(float(row[index]) * scale)] + row[index + 1:]
+                                             for row in rows[1:]])
     refused(capsys, tmp_path, run, "targets.csv", 2, "target_t", "must be 0 or from 0.01 to 1e+10 t")
 
 
