@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..workers import die_with_parent as _die_with_parent  # a worker never outlives its sweep
 from .common import EXIT_INTERRUPTED, EXIT_SOLVED, check_out_folder, data_hashes, default_out
 
 POINTS_FOLDER = "sweep-points"
@@ -72,39 +73,6 @@ def _init_worker(data, parent: int | None = None) -> None:
     if parent is not None:
         _die_with_parent(parent)
     _worker_data = data
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-WATCH_SECONDS = 0.5
-
-
-def _die_with_parent(parent: int) -> None:
-    """A worker never outlives its sweep, even one killed with SIGKILL (which no handler sees).
-
-    Linux: the kernel sends the worker SIGKILL when the process that forked
-    it dies (prctl PR_SET_PDEATHSIG).  Everywhere, and as a fallback: a
-    daemon thread that exits the worker once its parent pid changes (it runs
-    between points: the solver holds the interpreter while it solves).
-    """
-    import signal
-    import threading
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCH_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="critmin-parent-watch", daemon=True).start()
 
 
 def _local_task(settings: dict) -> dict:

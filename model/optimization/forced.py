@@ -47,7 +47,7 @@ def forced_in_costs(data: ModelData, objective: float, chosen_projects: set[str]
     todo = candidates(data, chosen_projects, built_plants)
     workers = max(1, min(workers or (os.cpu_count() or 1), len(todo)))
     if workers > 1:
-        from .workers import worker_initializer
+        from ..workers import worker_initializer
 
         with ProcessPoolExecutor(max_workers=workers, initializer=worker_initializer,
                                  initargs=(os.getpid(),)) as pool:
