@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import sys
 
 from . import __version__, interrupts
@@ -47,11 +48,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with interrupts.watching():
-        code = _main(argv)
-        if interrupts.requested() and code != EXIT_INTERRUPTED:  # a Ctrl-C the solver swallowed
-            code = interrupted()
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable
+    try:
+        with interrupts.watching():
+            code = _main(argv)
+            if interrupts.requested() and code != EXIT_INTERRUPTED:  # a Ctrl-C the solver swallowed
+                code = interrupted()
+    finally:
+        gc.collect()  # the destructors of a failed write run now, under the quiet hook
+        sys.unraisablehook = previous_hook
     return code
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """A failed write (a full disk) is reported once, in one line; the destructor of the half-written file
+    (openpyxl's ZipFile closes itself, and fails again) must not add a traceback."""
+    if isinstance(unraisable.exc_value, (OSError, ValueError)):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -83,6 +98,7 @@ def interrupted(error: BaseException | None = None) -> int:
 
 
 def run() -> None:
+    sys.unraisablehook = _quiet_unraisable  # also for what is collected at exit
     try:
         code = main()
     except KeyboardInterrupt:  # between main's own handlers (a second Ctrl-C while reporting the first)

@@ -48,6 +48,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,21 @@ PATH_MAX = 4096 - 160  # bytes in a path, less room for the staging and temporar
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C arrived while a decided commit ran: it was finished first; the message says so."""
+
+
+@contextlib.contextmanager
+def _holding_ctrl_c():
+    """Hold Ctrl-C for the duration: a handler that only records it (Python runs handlers in the main
+    thread, whichever thread the signal reached).  Yields the list of signals held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _pause() -> None:
@@ -293,7 +309,7 @@ def _apply_detached(stage: Path, out: Path, plan: dict) -> None:
 def commit(stage: Path, out: Path, replaces, manifest: str = MANIFEST) -> None:
     """Swap the staged files into ``out`` as one set; ``replaces``: every output name this command may write.
 
-    Ctrl-C during the commit is held until the set is in, then raised as ``Interrupted``.
+    Ctrl-C once the plan is written is held until the set is in, then raised as ``Interrupted``.
     """
     stage, out = Path(stage), Path(out)
     new = staged_files(stage)
@@ -306,10 +322,7 @@ def commit(stage: Path, out: Path, replaces, manifest: str = MANIFEST) -> None:
             if (out / name).is_dir() and not (out / name).is_symlink():
                 raise UsageError(f"{out / name}: is a folder; critmin writes a file of that name; move it")
         _pause()
-        blocking = hasattr(signal, "pthread_sigmask")
-        if blocking:
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
+        with _holding_ctrl_c() as held:
             _write_plan(stage, plan)
             _pause()
             try:
@@ -318,13 +331,7 @@ def commit(stage: Path, out: Path, replaces, manifest: str = MANIFEST) -> None:
                 raise UsageError(f"{error.filename or out}: cannot move the new outputs in ({error.strerror or error}); "
                                  f"{out} holds part of them without a manifest; the next critmin run into it "
                                  "finishes the move") from None
-        finally:
-            if blocking:
-                interrupted = signal.SIGINT in signal.sigpending()
-                if interrupted:
-                    signal.sigwait({signal.SIGINT})  # consume it: reported below, once
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    if blocking and interrupted:
+    if held:
         raise Interrupted(f"interrupted (Ctrl-C) while the new outputs were being moved in: {out} holds them, "
                           "complete")
 
@@ -334,9 +341,11 @@ def _located(out: Path, stage: Path | None, error: OSError) -> str:
     where = Path(error.filename) if error.filename else out
     if stage is not None and Path(stage) in where.parents:
         name = where.relative_to(stage).parts[0]
-        if name.startswith(".") and name.endswith(".tmp"):  # files.atomic_path's temporary: .NAME.xxxx.tmp
+        if name.startswith(PLAN):
+            name = ""  # the commit's plan: the folder itself
+        elif name.startswith(".") and name.endswith(".tmp"):  # files.atomic_path's temporary: .NAME.xxxx.tmp
             name = name[1:].rsplit(".", 2)[0]
-        where = out / name
+        where = out / name if name else out
     return (f"{where}: cannot write ({error.strerror or error}); nothing was changed in {out}: "
             "the previous outputs are as they were")
 
