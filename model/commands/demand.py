@@ -39,7 +39,7 @@ def run(arguments) -> int:
     inputs = SimpleNamespace(run=run_file, dataset=dataset)
     out = arguments.out or default_out(arguments.run, run_file.name)
     check_out_folder(out, inputs, OUTPUT_FILES)
-    derivation = derive(dataset, run_file.years, run_file.demand.get("chemistry_share"))
+    derivation = derive(dataset, run_file.years, run_file.demand.chemistry_share)
     compared = comparison(dataset, derivation)
     files, combined = data_hashes(inputs)
     with staged_outputs(out, OUTPUT_FILES, manifest=MANIFEST) as stage:

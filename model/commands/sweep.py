@@ -97,7 +97,7 @@ def solve_point(data, settings: dict) -> dict:
     """Solve one point: the run with ``settings`` applied; a JSON-ready record (results.sweep)."""
     from dataclasses import replace
 
-    from ..inputs.runfile import with_settings
+    from ..inputs.settings import with_settings
     from ..optimization.solve import NoSolutionError, solve
     from ..results.sweep import NO_SOLUTION, failed_record, fast_point_record
 
@@ -174,7 +174,7 @@ def _scheduler(arguments, run) -> str | None:
     from ..errors import UsageError
     from ..inputs.runfile import _parse_value
 
-    address = arguments.scheduler if arguments.scheduler is not None else run.sweep.get("scheduler")
+    address = arguments.scheduler if arguments.scheduler is not None else run.sweep.scheduler
     if address is None or address == "local":
         return None
     parsed, wrong = _parse_value("address", address)
@@ -186,7 +186,7 @@ def _scheduler(arguments, run) -> str | None:
 def _workers(arguments, run) -> int:
     from ..errors import UsageError
 
-    workers = arguments.workers if arguments.workers is not None else run.sweep.get("workers")
+    workers = arguments.workers if arguments.workers is not None else run.sweep.workers
     if workers is None:
         return max(1, os.cpu_count() or 1)
     if workers < 1:
@@ -206,7 +206,7 @@ def _range_problem(text: str):
     import math
 
     from ..errors import Problem
-    from ..inputs.runfile import MAX_POINTS
+    from ..inputs.settings import MAX_POINTS
 
     dotted, _, spec = text.partition("=")
     pieces = spec.strip().split(":")
@@ -233,7 +233,8 @@ def run(arguments) -> int:
     from ..errors import InputError
     from ..inputs.data import load
     from ..errors import Problem
-    from ..inputs.runfile import MAX_POINTS, check_run_against_data, parse_setting, with_settings
+    from ..inputs.runfile import check_run_against_data
+    from ..inputs.settings import MAX_POINTS, parse_setting, with_settings
     from ..writers.sweep import SWEEP_FILES
 
     started = time.perf_counter()

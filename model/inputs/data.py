@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .runfile import STAGES, Run, check_run_against_data, load_run
-from .schema import TABLES_BY_NAME, YEAR
+from .schema import MINERALS, TABLES_BY_NAME, YEAR
 from .validate import Dataset, load_dataset
-
-# Shortfall penalty when the minerals table leaves it blank (DESIGN.md).
-DEFAULT_PENALTY_MULTIPLE = 10.0
 
 
 @dataclass(frozen=True)
@@ -266,10 +263,11 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
         return sorted(frame[name].to_dict("records"), key=lambda row: tuple(row[k] for k in key.split(",")))
 
     minerals = {}
+    other, multiple = MINERALS.column("shortfall_penalty").default_multiple  # the schema's default
     for row in records("minerals", "mineral"):
         penalty = row["shortfall_penalty"]
         if penalty is None or penalty != penalty:  # blank cell: the documented default
-            penalty = DEFAULT_PENALTY_MULTIPLE * row["reference_price"]
+            penalty = multiple * row[other]
         minerals[row["mineral"]] = Mineral(row["mineral"], row["unit"], row["reference_price"],
                                            row["holding_cost_rate"], float(penalty), row["existing_stock_t"],
                                            row["surge_price_factor"], _blank_to_none(row["max_stock_build_t"]))
@@ -277,7 +275,7 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
     if run.targets == "derived":
         from .demand import derive
 
-        target = derive(dataset, years, run.demand.get("chemistry_share")).targets
+        target = derive(dataset, years, run.demand.chemistry_share).targets
     else:
         target = {(row["mineral"], row["year"]): row["target_t"]
                   for row in records("targets", "mineral,year") if row["year"] in years}

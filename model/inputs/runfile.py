@@ -1,7 +1,11 @@
 """Run files: which dataset, which year, which policy and solver settings.
 
-The keys are declared once in ``RUN_KEYS``, ``POLICY_KEYS`` and
-``SOLVER_KEYS``; unknown keys and values of the wrong type are reported as
+The keys are declared once: the top-level keys in ``RUN_KEYS``, each
+section's keys as the fields of its dataclass (``Policy``, ``SolverOptions``,
+``SweepOptions``, ``DemandOptions``) with kind, meaning and limit as field
+metadata.  The key tables (``POLICY_KEYS`` ...), the ``--set`` grammar
+(``settings.py``) and the README's key table (``key_table``) are read off
+them.  Unknown keys and values of the wrong type are reported as
 ``file:line:key: what is wrong (value)``.  Numbers keep to the magnitudes the
 solver resolves (``schema.limit``: days, money, shares; README "Input
 limits"), text holds no control characters, and ``name`` names one folder
@@ -15,7 +19,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import UNPRINTABLE_CATEGORIES, InputError, Problem, UsageError
@@ -28,10 +32,29 @@ STOCKPILE_MODES = ("rule", "stochastic")
 
 @dataclass(frozen=True)
 class Key:
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years"
+    """One run-file key as the key tables list it; for the sections it is derived from a dataclass field."""
+
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years", "ids"
     default: object
     meaning: str
     limit: Limit | None = None  # the magnitudes the solver resolves (schema.limit), for numbers
+    fixed: str | None = None  # why `critmin sweep` cannot vary it (None: it can)
+
+
+def option(default=MISSING, *, kind: str, meaning: str, limit: Limit | None = None, factory=None,
+           fixed: str | None = None):
+    """A section key: a dataclass field with its default, and as metadata how a run file gives it."""
+    metadata = {"kind": kind, "meaning": meaning, "limit": limit, "fixed": fixed}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def keys_of(options: type) -> dict[str, Key]:
+    """A section's key table (name -> Key, in field order), read off its dataclass."""
+    return {f.name: Key(f.metadata["kind"], f.default_factory() if f.default is MISSING else f.default,
+                        f.metadata["meaning"], f.metadata["limit"], f.metadata["fixed"])
+            for f in fields(options)}
 
 
 RUN_KEYS = {
@@ -43,60 +66,39 @@ RUN_KEYS = {
     "targets": Key("targets", "table", '"table": requirements from the targets table; "derived": computed from '
                                        "demand_drivers, chemistry_mix, battery_chemistries and magnet_content"),
 }
-POLICY_KEYS = {
-    "country_cap": Key("fraction", 0.65, "largest share of a mineral's requirement from one foreign country, per stage",
-                       SHARE),
-    "cap_stages": Key("stages", list(STAGES), "stages the country cap applies to"),
-    "stockpile_days": Key("number", 60.0, "days of the largest single-country exposure the stock must cover",
-                          DAYS),
-    "stockpile_min_days": Key("number", 0.0, "floor on stock in days of the requirement", DAYS),
-    "investment_budget": Key("number", None, "cap on equity and plant capex chosen (currency); omit for none", MONEY),
-    "discount_rate": Key("fraction", 0.08, "rate for annualizing capex", SHARE),
-    "conflict_max_share": Key("fraction", 1.0, "largest share of the requirement mined in conflict-affected countries",
-                              SHARE),
-    "ally_min_share": Key("ally", {"mine": 0.0, "refine": 0.0}, "least share mined / refined at home or in allies",
-                          SHARE),
-    "min_recycling_share": Key("fractions", {}, "least share of the requirement from recycling, per mineral", SHARE),
-    "country_cap_by_mineral": Key("fractions", {}, "country cap overriding country_cap for some minerals", SHARE),
-    "stockpile_mode": Key("mode", "rule", '"rule": stock = stockpile_days of the largest exposure; "stochastic": '
-                                          "stock and portfolio hedge the disruption scenarios"),
-    "force_projects": Key("ids", [], "projects or recycling plants (ids) the portfolio must include"),
-    "exclude_projects": Key("ids", [], "projects or recycling plants (ids) the portfolio must leave out"),
-    "any_stage_cap": Key("fraction", None, "largest share of a mineral's requirement mined or refined in one "
-                                           "foreign country (each flow counted once); omit for none", SHARE),
-}
-SOLVER_KEYS = {
-    "time_limit": Key("number", 60.0, "seconds"),
-    "mip_rel_gap": Key("fraction", 1e-4, "relative optimality gap at which the MIP stops"),
-    "threads": Key("count", 1, "HiGHS threads"),
-}
-SWEEP_KEYS = {
-    "scheduler": Key("address", None, "Dask scheduler (tcp://HOST:PORT) that runs `critmin sweep`; omit for local processes"),
-    "workers": Key("count", None, "local worker processes for `critmin sweep` (default: one per core)"),
-}
-DEMAND_KEYS = {
-    "chemistry_share": Key("fractions", {}, 'with targets = "derived": override chemistry shares, e.g. '
-                                            "{ LFP = 0.4 }; the other chemistries scale to fill the rest"),
-}
-SECTIONS = {"policy": POLICY_KEYS, "solver": SOLVER_KEYS, "sweep": SWEEP_KEYS, "demand": DEMAND_KEYS}
 
 
 @dataclass(frozen=True)
 class Policy:
-    country_cap: float = 0.65
-    cap_stages: tuple[str, ...] = STAGES
-    stockpile_days: float = 60.0
-    stockpile_min_days: float = 0.0
-    investment_budget: float | None = None
-    discount_rate: float = 0.08
-    conflict_max_share: float = 1.0
-    ally_min_share: dict = field(default_factory=lambda: {"mine": 0.0, "refine": 0.0})
-    min_recycling_share: dict = field(default_factory=dict)
-    country_cap_by_mineral: dict = field(default_factory=dict)
-    stockpile_mode: str = "rule"
-    any_stage_cap: float | None = None
-    force_projects: tuple[str, ...] = ()
-    exclude_projects: tuple[str, ...] = ()
+    """The ``[policy]`` section."""
+
+    country_cap: float = option(0.65, kind="fraction", limit=SHARE, meaning="largest share of a mineral's "
+                                "requirement from one foreign country, per stage")
+    cap_stages: tuple[str, ...] = option(STAGES, kind="stages", meaning="stages the country cap applies to")
+    stockpile_days: float = option(60.0, kind="number", limit=DAYS,
+                                   meaning="days of the largest single-country exposure the stock must cover")
+    stockpile_min_days: float = option(0.0, kind="number", limit=DAYS,
+                                       meaning="floor on stock in days of the requirement")
+    investment_budget: float | None = option(None, kind="number", limit=MONEY, meaning="cap on equity and plant "
+                                             "capex chosen (currency); omit for none")
+    discount_rate: float = option(0.08, kind="fraction", limit=SHARE, meaning="rate for annualizing capex")
+    conflict_max_share: float = option(1.0, kind="fraction", limit=SHARE, meaning="largest share of the "
+                                       "requirement mined in conflict-affected countries")
+    ally_min_share: dict = option(kind="ally", limit=SHARE, factory=lambda: {"mine": 0.0, "refine": 0.0},
+                                  meaning="least share mined / refined at home or in allies")
+    min_recycling_share: dict = option(kind="fractions", limit=SHARE, factory=dict,
+                                       meaning="least share of the requirement from recycling, per mineral")
+    country_cap_by_mineral: dict = option(kind="fractions", limit=SHARE, factory=dict,
+                                          meaning="country cap overriding country_cap for some minerals")
+    stockpile_mode: str = option("rule", kind="mode", meaning='"rule": stock = stockpile_days of the largest '
+                                 'exposure; "stochastic": stock and portfolio hedge the disruption scenarios')
+    any_stage_cap: float | None = option(None, kind="fraction", limit=SHARE, meaning="largest share of a mineral's "
+                                         "requirement mined or refined in one foreign country (each flow counted "
+                                         "once); omit for none")
+    force_projects: tuple[str, ...] = option((), kind="ids", meaning="projects or recycling plants (ids) the "
+                                             "portfolio must include")
+    exclude_projects: tuple[str, ...] = option((), kind="ids", meaning="projects or recycling plants (ids) the "
+                                               "portfolio must leave out")
 
     def cap(self, mineral: str) -> float:
         return self.country_cap_by_mineral.get(mineral, self.country_cap)
@@ -104,9 +106,48 @@ class Policy:
 
 @dataclass(frozen=True)
 class SolverOptions:
-    time_limit: float = 60.0
-    mip_rel_gap: float = 1e-4
-    threads: int = 1
+    """The ``[solver]`` section."""
+
+    time_limit: float = option(60.0, kind="number", meaning="seconds")
+    mip_rel_gap: float = option(1e-4, kind="fraction", meaning="relative optimality gap at which the MIP stops")
+    threads: int = option(1, kind="count", meaning="HiGHS threads",
+                          fixed="solver.threads cannot be swept: each point runs on one thread")
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """The ``[sweep]`` section: where ``critmin sweep`` runs its points."""
+
+    scheduler: str | None = option(None, kind="address", meaning="Dask scheduler (tcp://HOST:PORT) that runs "
+                                   "`critmin sweep`; omit for local processes")
+    workers: int | None = option(None, kind="count", meaning="local worker processes for `critmin sweep` "
+                                 "(default: one per core)")
+
+
+@dataclass(frozen=True)
+class DemandOptions:
+    """The ``[demand]`` section: changes to the derived requirements (``targets = "derived"``)."""
+
+    chemistry_share: dict = option(kind="fractions", factory=dict, meaning='with targets = "derived": override '
+                                   "chemistry shares, e.g. { LFP = 0.4 }; the other chemistries scale to fill the rest")
+
+
+# The sections, each declared once by its dataclass; the key tables are read off the fields.
+SECTION_OPTIONS = {"policy": Policy, "solver": SolverOptions, "sweep": SweepOptions, "demand": DemandOptions}
+SECTIONS = {section: keys_of(options) for section, options in SECTION_OPTIONS.items()}
+POLICY_KEYS, SOLVER_KEYS, SWEEP_KEYS, DEMAND_KEYS = (SECTIONS[s] for s in ("policy", "solver", "sweep", "demand"))
+
+
+def coerce(options: type, key: str, value):
+    """A parsed value as the section's field holds it: a list given for a tuple-valued key becomes a tuple."""
+    default = next(f.default for f in fields(options) if f.name == key)
+    return tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+
+
+def section_options(section: str, values: dict):
+    """The section's dataclass from parsed values (keys left out take their defaults)."""
+    options = SECTION_OPTIONS[section]
+    return options(**{key: coerce(options, key, value) for key, value in values.items()})
 
 
 @dataclass(frozen=True)
@@ -119,8 +160,8 @@ class Run:
     solver: SolverOptions
     description: str = ""
     targets: str = "table"  # or "derived"
-    sweep: dict = field(default_factory=dict)  # the [sweep] section: scheduler, workers
-    demand: dict = field(default_factory=dict)  # the [demand] section: chemistry_share
+    sweep: SweepOptions = field(default_factory=SweepOptions)
+    demand: DemandOptions = field(default_factory=DemandOptions)
 
     @property
     def year(self) -> int:
@@ -212,18 +253,17 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
     if problems:
         raise InputError(problems)
     name = str(values["name"])
-    policy = Policy(**{k: tuple(v) if k == "cap_stages" else v for k, v in sections["policy"].items()})
     return Run(
         path=path,
         name=name,
         data=(path.parent / str(values["data"])).resolve(),
         years=tuple(values["years"]) if "years" in values else (int(values["year"]),),
-        policy=policy,
-        solver=SolverOptions(**sections["solver"]),
+        policy=section_options("policy", sections["policy"]),
+        solver=section_options("solver", sections["solver"]),
         description=str(values.get("description", "")),
         targets=str(values.get("targets", "table")),
-        sweep=dict(sections["sweep"]),
-        demand=dict(sections["demand"]),
+        sweep=section_options("sweep", sections["sweep"]),
+        demand=section_options("demand", sections["demand"]),
     )
 
 
@@ -358,110 +398,16 @@ def check_run_against_data(run: Run, dataset) -> None:
         raise InputError(problems)
 
 
-# --- Overrides: ``--set section.key=VALUES`` (critmin sweep) ---------------------------
-#
-# A setting names a declared key (``policy.country_cap``), or one entry of a
-# per-mineral or per-stage table (``policy.country_cap_by_mineral.dytb``,
-# ``policy.ally_min_share.refine``).  VALUES is ``start:stop:step`` (both ends
-# included when the step lands on them), a comma list ``0,30,60,90`` or TOML
-# values (``["mine"],["mine","refine"]``).  Every value goes through the same
-# ``_parse_value`` as the run file; a problem is reported against ``--set``.
-
-SETTABLE = {"policy": POLICY_KEYS, "demand": DEMAND_KEYS,
-            # one thread per point: HiGHS fixes its thread pool per process
-            "solver": {key: spec for key, spec in SOLVER_KEYS.items() if key != "threads"}}
-MAX_POINTS = 10_000
+# The ``--set`` grammar lives in ``settings.py``; these names stay importable from here.
+_MOVED_TO_SETTINGS = ("SETTABLE", "MAX_POINTS", "Setting", "parse_setting", "with_settings", "_setting_values")
 
 
-@dataclass(frozen=True)
-class Setting:
-    key: str  # dotted: "policy.country_cap" or "policy.country_cap_by_mineral.dytb"
-    values: tuple
+def __getattr__(name: str):
+    if name in _MOVED_TO_SETTINGS:
+        from . import settings
 
-
-def parse_setting(text: str, where: str = "--set") -> Setting:
-    """``policy.country_cap=1.0:0.4:0.05`` -> Setting("policy.country_cap", (1.0, 0.95, ..., 0.4))."""
-    def fail(column, message, value=None):
-        raise InputError([Problem(where, None, column, message, value)])
-
-    dotted, equals, spec = text.partition("=")
-    dotted, spec = dotted.strip(), spec.strip()
-    if not equals or not dotted or not spec:
-        fail(None, "expected SECTION.KEY=VALUES, e.g. policy.country_cap=1.0:0.4:0.05", text)
-    parts = dotted.split(".")
-    keys = SETTABLE.get(parts[0])
-    if len(parts) == 1:
-        owners = [s for s, declared in SETTABLE.items() if parts[0] in declared]
-        fail(dotted, "name the section" + (f"; did you mean '{owners[0]}.{parts[0]}'?" if owners
-                                           else f"; expected one of {', '.join(SETTABLE)}"))
-    if keys is None:
-        why = ("solver.threads cannot be swept: each point runs on one thread" if dotted == "solver.threads"
-               else _unknown(parts[0], SETTABLE) if parts[0] not in SECTIONS
-               else f"the [{parts[0]}] section cannot be swept; sweep policy.*, solver.* or demand.* keys")
-        fail(dotted, why)
-    if parts[1] not in keys or len(parts) > 3:
-        if dotted == "solver.threads":
-            fail(dotted, "solver.threads cannot be swept: each point runs on one thread")
-        fail(dotted, _unknown(parts[1], keys) if parts[1] not in keys else "too many parts in the key")
-    kind = keys[parts[1]].kind
-    if len(parts) == 3 and kind not in ("fractions", "ally"):
-        fail(dotted, f"{parts[0]}.{parts[1]} is not a table; only per-mineral or per-stage tables take a third part")
-    values = _setting_values(spec, fail, dotted)
-    parsed = []
-    for value in values:
-        candidate = {parts[2]: value} if len(parts) == 3 else value
-        result, wrong = _parse_value(kind, candidate, keys[parts[1]].limit)
-        if wrong:
-            fail(dotted, wrong, value if not isinstance(value, dict) else candidate)
-        parsed.append(result[parts[2]] if len(parts) == 3 else result)
-    unique = []
-    for value in parsed:
-        if value not in unique:
-            unique.append(value)
-    return Setting(dotted, tuple(unique))
-
-
-def _setting_values(spec: str, fail, dotted: str) -> list:
-    pieces = spec.split(":")
-    if len(pieces) == 3:
-        try:
-            start, stop, step = (float(p) for p in pieces)
-        except ValueError:
-            fail(dotted, "a range is START:STOP:STEP with three numbers", spec)
-        if not all(math.isfinite(v) for v in (start, stop, step)) or step == 0:
-            fail(dotted, "a range needs finite numbers and a non-zero step", spec)
-        steps = abs(stop - start) / abs(step)  # a step like 1e-320 makes this inf
-        count = math.floor(steps + 1e-9) + 1 if steps < MAX_POINTS else math.inf
-        if count > MAX_POINTS:
-            many = f"{steps + 1:,.0f}" if math.isfinite(steps) else "endless"
-            fail(dotted, f"the range has {many} values; at most {MAX_POINTS:,}", spec)
-        direction = 1.0 if stop >= start else -1.0
-        return [round(start + direction * i * abs(step), 12) for i in range(count)]
-    if len(pieces) != 1:
-        fail(dotted, "a range is START:STOP:STEP", spec)
-    try:
-        values = tomllib.loads(f"v = [{spec}]")["v"]
-    except tomllib.TOMLDecodeError:
-        fail(dotted, "values must be START:STOP:STEP, a comma list such as 0,30,60 or TOML values", spec)
-    if not values:
-        fail(dotted, "no values given", spec)
-    return values
-
-
-def with_settings(run: Run, settings: dict) -> Run:
-    """The run with validated ``settings`` (dotted key -> value) applied."""
-    from dataclasses import replace
-
-    changes: dict[str, dict] = {"policy": {}, "solver": {}, "demand": {}}
-    for dotted, value in settings.items():
-        section, key, *entry = dotted.split(".")
-        if entry:
-            current = run.demand.get(key, {}) if section == "demand" else getattr(getattr(run, section), key)
-            base = changes[section].get(key, current)
-            value = {**base, entry[0]: value}
-        changes[section][key] = tuple(value) if key == "cap_stages" else value
-    return replace(run, policy=replace(run.policy, **changes["policy"]),
-                   solver=replace(run.solver, **changes["solver"]), demand={**run.demand, **changes["demand"]})
+        return getattr(settings, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_choices(run: Run, dataset, text: str) -> list[Problem]:
@@ -499,3 +445,51 @@ def _check_choices(run: Run, dataset, text: str) -> list[Problem]:
                                 f"the forced capex ({sum(capex[n] for n in forced):,.0f}) exceeds "
                                 f"policy.investment_budget ({budget:,.0f})", ", ".join(forced)))
     return problems
+
+
+# --- The README's key table, read off the declarations ----------------------------------------------------------
+
+KIND_TEXT = {
+    "text": "text", "year": "a year", "years": "consecutive years, e.g. [2026, 2027, 2028]",
+    "fraction": "number in [0, 1]", "number": "number >= 0", "count": f"whole number, 1 to {MAX_COUNT}",
+    "stages": 'list drawn from ["mine", "refine"]', "fractions": "table of shares, e.g. { lithium = 0.05 }",
+    "ally": "{ mine = share, refine = share }", "mode": '"rule" or "stochastic"', "targets": '"table" or "derived"',
+    "ids": 'list of ids, e.g. ["caremag"]', "address": "tcp://HOST:PORT",
+}
+
+
+def _shown(value) -> str:
+    """A default as a run file would write it."""
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_shown(v)}" for k, v in value.items()) + " }" if value else "{}"
+    return str(value)
+
+
+def key_table() -> str:
+    """Every run-file key as a Markdown table: the README's "Run-file keys" (``python -m critmin.inputs.runfile``)."""
+    rows = ["| key | value | default | meaning |", "|---|---|---|---|"]
+    required = {"name": "required", "data": "required", "year": "year or years", "years": "year or years"}
+    keys = [(key, spec, required.get(key, _shown(spec.default))) for key, spec in RUN_KEYS.items()]
+    keys += [(f"{section}.{key}", spec, _shown(spec.default))
+             for section, declared in SECTIONS.items() for key, spec in declared.items()]
+    for key, spec, default in keys:
+        value = KIND_TEXT[spec.kind]
+        if spec.limit is not None:
+            value += f"; 0 or {spec.limit.low:g} to {spec.limit.high:g}" + (f" {spec.limit.unit}" if spec.limit.unit
+                                                                             else "")
+        plain = default in required.values() or default == "none"
+        cells = [f"`{key}`", value, default if plain else f"`{default}`", spec.meaning]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(key_table())

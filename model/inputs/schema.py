@@ -77,6 +77,7 @@ class Column:
     references: str | None = None  # table whose key this column must name
     wildcard: str | None = None  # a value allowed besides the references ("*")
     choices: tuple[str, ...] = ()  # the only values allowed, when given
+    default_multiple: tuple[str, float] | None = None  # blank: this multiple of another column of the row
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ MINERALS = Table(
         Column("reference_price", QUANTITY, "reference market price", "currency per t"),
         Column("holding_cost_rate", RATE, "annual cost of holding stock, as a fraction of the reference price", "per year"),
         Column("shortfall_penalty", QUANTITY, "penalty per tonne of unmet target (elastic mode)",
-               "currency per t", required=False, default=None),  # None: 10 x reference_price
+               "currency per t", required=False, default=None, default_multiple=("reference_price", 10.0)),
         Column("existing_stock_t", QUANTITY, "stock already held", "t", required=False, default=0.0),
         Column("max_stock_build_t", QUANTITY, "most the stock can grow from one planned year to the next",
                "t per year", required=False, default=None),

@@ -92,14 +92,15 @@ def column_comment(table: schema.Table, column: schema.Column) -> str:
     if column.required:
         lines.append("required")
     else:
-        default = _default_text(table, column)
+        default = _default_text(column)
         lines.append(f"optional; blank means {default}")
     return "\n".join(lines)
 
 
-def _default_text(table: schema.Table, column: schema.Column) -> str:
-    if table.name == "minerals" and column.name == "shortfall_penalty":
-        return "10 x reference_price"
+def _default_text(column: schema.Column) -> str:
+    if column.default_multiple is not None:
+        other, multiple = column.default_multiple
+        return f"{multiple:g} x {other}"
     if column.default in (None, ""):
         return "empty"
     if isinstance(column.default, bool):
@@ -294,7 +295,7 @@ def _readme(sheet, source: str) -> None:
         for column in table.all_columns:
             values = [f"  {column.name}", "yes" if column.required else "no",
                       column.unit or KIND_TEXT[column.kind],
-                      "" if column.required else _default_text(table, column),
+                      "" if column.required else _default_text(column),
                       column.references or "", column.meaning]
             for j, value in enumerate(values, start=1):
                 put(sheet, row, j, value)
