@@ -20,6 +20,7 @@ import pytest
 
 from critmin.cli import main
 from critmin.inputs import schema
+from critmin.results import columns
 from critmin.writers.excel import write_results_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,6 +213,83 @@ def test_results_charts_are_native_with_explicit_colours(solved):
     assert set(values) == {"lithium", "nickel", "cobalt", "graphite", "manganese", "ndpr", "dytb"}
     for row in values.values():  # the stacks add up to what is supplied: 100 % of the requirement
         assert sum(c.value for c in row[1:] if isinstance(c.value, float)) == pytest.approx(1.0, abs=1e-9)
+
+
+def _undeclared(book) -> dict[str, list[str]]:
+    """Per result sheet, the header names results.columns does not declare for it (a sheet that is not
+    declared at all: every name)."""
+    found = {}
+    for sheet in book.worksheets:
+        if sheet.title in ("Summary", "Charts", "Chart data") or sheet.title.startswith("Input "):
+            continue
+        table = columns.for_sheet(sheet.title)
+        names = [c.value for c in sheet[2] if c.value is not None]
+        missing = table.undeclared(names) if table is not None else names
+        if missing:
+            found[sheet.title] = missing
+    return found
+
+
+def test_every_result_column_is_declared_with_kind_unit_and_meaning(solved, tmp_path, capsys):
+    """results.columns declares every column of every result sheet: a solve (with marginal values and
+    forced-in costs), a stress run, an infeasible run's diagnosis and a pathway's views.  The header
+    comments state each column's meaning and unit, and the number format follows the declared kind."""
+    from cases import BASE_TABLES, route, write_dataset
+
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": [route("li-AUS-CHN", 12, 80),
+                                                                        route("li-CHN-CHN", 10, 60)]})
+    pathway = write_dataset(tmp_path / "pathway", {
+        **BASE_TABLES, "targets": [dict(mineral="li", year=y, target_t=100) for y in (2030, 2031)],
+        "supply": [route("li-AUS-CHN", 12, 80), route("li-CHN-CHN", 10, 60)],
+        "projects": [dict(project="p1", name="P1", mine_country="AUS", refine_country="AUS", capex=100,
+                          life_years=10, available_from=2031)],
+        "project_offtake": [dict(project="p1", mineral="li", offtake_t=50, unit_cost=11)]})
+    runs = {"stress": f'name = "s"\ndata = "{data}"\nyear = 2030\n[policy]\ncountry_cap = 1.0\n',
+            "infeasible": f'name = "i"\ndata = "{data}"\nyear = 2030\n[policy]\ncountry_cap = 0.5\n',
+            "pathway": f'name = "p"\ndata = "{pathway}"\nyears = [2030, 2031]\n[policy]\ncountry_cap = 1.0\n'}
+    books = {"solve": solved / "csv" / "results.xlsx"}
+    for name, text in runs.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+        argv = ["stress", str(tmp_path / "stress.toml"), "--n-1"] if name == "stress" else ["solve", str(
+            tmp_path / f"{name}.toml")]
+        main(argv + ["--out", str(tmp_path / f"out-{name}")])
+        books[name] = tmp_path / f"out-{name}" / "results.xlsx"
+    capsys.readouterr()
+    sheets = set()
+    for name, path in books.items():
+        book = openpyxl.load_workbook(path)
+        assert _undeclared(book) == {}, name
+        sheets |= set(book.sheetnames)
+    assert {"Stress", "Diagnosis", "Relaxed limits", "Investment timeline", "Stock trajectory", "Shares by year",
+            "Marginal values", "Forced-in costs"} <= sheets
+    assert all(column.kind in columns.KINDS and column.meaning for table in columns.TABLES
+               for column in table.columns)
+    book = openpyxl.load_workbook(books["solve"])
+    flows = book["Flows"]
+    header = [c.value for c in flows[2]]
+    cost = flows.cell(2, header.index("cost") + 1).comment.text
+    assert "full annual cost" in cost and "unit: currency per year" in cost
+    assert "unit: t per year" in flows.cell(2, header.index("tonnes") + 1).comment.text
+    stress = openpyxl.load_workbook(books["stress"])["Stress"]
+    header = [c.value for c in stress[2]]
+    assert stress.cell(3, header.index("probability") + 1).number_format == "0.0%"
+    assert stress.cell(3, header.index("duration_days") + 1).number_format == "#,##0.0"
+    # an undeclared column of a declared table is found
+    assert columns.FLOWS.undeclared(["year", "tonnes", "tied_to_nothing"]) == ["tied_to_nothing"]
+
+
+def test_input_sheets_take_number_formats_from_the_input_schema(solved):
+    book = openpyxl.load_workbook(solved / "csv" / "results.xlsx")
+    supply = book["Input supply"]
+    header = [c.value for c in supply[2]]
+    row = next(r for r in range(3, supply.max_row + 1) if supply.cell(r, header.index("year_from") + 1).value)
+    assert supply.cell(row, header.index("year_from") + 1).number_format == "0"  # a year, not "2,030"
+    assert supply.cell(3, header.index("unit_cost") + 1).number_format == "#,##0"
+    minerals = book["Input minerals"]
+    header = [c.value for c in minerals[2]]
+    assert minerals.cell(3, header.index("holding_cost_rate") + 1).number_format == "0.0%"
+    assert minerals.cell(3, header.index("surge_price_factor") + 1).number_format == "#,##0"  # a multiple, not money
+    assert "currency per t" in minerals.cell(2, header.index("reference_price") + 1).comment.text
 
 
 def test_extra_tables_are_rendered_without_touching_the_writer(tmp_path):

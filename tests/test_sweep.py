@@ -69,6 +69,11 @@ def test_sweep_outputs(cap_sweep):
     frontier = workbook["Frontier"]
     assert len(frontier._charts) == 1 and frontier._charts[0].tagname == "lineChart"
     assert (cap_sweep / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # every column is declared (results.columns): a setting, a fixed column, a lever's or a mineral's
+    from critmin.results.columns import sweep_column
+
+    assert [name for name in header[1:] if sweep_column(name, header[:1]) is None] == []
+    assert sheet.cell(row=2, column=header.index("lithium_largest_refine_share") + 1).number_format == "0.0%"
     manifest = json.loads((cap_sweep / "sweep-manifest.json").read_text())
     assert manifest["points"] == 13 and manifest["settings"] == {"policy.country_cap": pytest.approx(
         [1.0 - 0.05 * i for i in range(13)])}

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from ..results.optimality import run_warnings
 from ..results.tables import Results
-from .excel import Block, Section, analyst_charts, pathway_charts, write_results_xlsx
+from .charts import analyst_charts, pathway_charts
+from .excel import write_results_xlsx
 from .files import write_csv, write_json
+from .render import Block, Section
 
 OUTPUT_FILES = ("results.xlsx", "summary.json", "flows.csv", "manifest.json")
 
@@ -145,7 +147,7 @@ def marginal_document(results: Results) -> dict | None:
 
 
 def summary_rows(results: Results, manifest: dict) -> list:
-    """The Summary sheet of results.xlsx, top to bottom (see ``excel.write_results_xlsx``)."""
+    """The Summary sheet of results.xlsx, top to bottom (see ``render.summary_sheet``)."""
     from ..inputs.runfile import POLICY_KEYS
 
     infeasible = results.status == "infeasible"
@@ -188,7 +190,7 @@ def summary_rows(results: Results, manifest: dict) -> list:
                            "largest_mine_share", "largest_mine_country", "largest_refine_share",
                            "largest_refine_country") if c in glance.columns]
     rows.append(Block(f"Minerals at a glance ({results.year}; shares of the annual requirement)",
-                      glance[columns].reset_index(drop=True)))
+                      glance[columns].reset_index(drop=True), table="minerals"))
     return rows
 
 

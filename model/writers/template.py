@@ -21,7 +21,7 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -29,20 +29,13 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..inputs import schema
 from ..inputs.reading import NOTE_MARK
-from .excel import put
+from . import style
 from .files import atomic_path
+from .render import header_cell, print_setup, put
 
 # Rows below the header that carry drop-downs and number checks: room to grow.
 EDIT_ROWS = 5000
 HEADER_ROW, FIRST_ROW = 2, 3
-
-NOTE_FONT = Font(italic=True, color="595959", size=9)
-NOTE_FILL = PatternFill("solid", fgColor="F2F2F2")
-TITLE_FONT = Font(bold=True, size=14)
-HEAD_FONT = Font(bold=True, size=11)
-THIN = Side(style="thin", color="BFBFBF")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 
 KIND_TEXT = {
     schema.ID: "id (text)",
@@ -157,15 +150,6 @@ def _value(column: schema.Column, value):
     return float(value) if not float(value).is_integer() else int(value) if abs(value) < 1e15 else float(value)
 
 
-def _number_format(column: schema.Column, values: list) -> str | None:
-    if column.kind == schema.YEAR:
-        return "0"
-    if column.kind == schema.QUANTITY:
-        numbers = [v for v in values if isinstance(v, (int, float))]
-        return "#,##0" if all(float(v).is_integer() for v in numbers) else "General"
-    return None
-
-
 def _width(column: schema.Column, values: list) -> float:
     if column.name in ("source", "notes"):
         return 60
@@ -183,11 +167,10 @@ def _table_sheet(book, table: schema.Table, frame) -> None:
     for j, column in enumerate(columns, start=1):
         note = column_note(column)
         put(sheet, 1, j, f"{NOTE_MARK} {note}" if j == 1 else note)
-        sheet.cell(1, j).font = NOTE_FONT
-        sheet.cell(1, j).fill = NOTE_FILL
+        sheet.cell(1, j).font = style.SMALL_NOTE_FONT
+        sheet.cell(1, j).fill = style.NOTE_FILL
         sheet.cell(1, j).alignment = Alignment(wrap_text=True, vertical="top")
-        header = put(sheet, HEADER_ROW, j, column.name)
-        header.font, header.fill = HEADER_FONT, HEADER_FILL  # explicit: LibreOffice ignores table styles
+        header_cell(sheet, HEADER_ROW, j, column.name, wrap=False)
         comment = Comment(column_comment(table, column), "critmin")
         comment.width, comment.height = 320, 150
         sheet.cell(HEADER_ROW, j).comment = comment
@@ -203,7 +186,7 @@ def _table_sheet(book, table: schema.Table, frame) -> None:
         letter = get_column_letter(j)
         values = [row[j - 1] for row in rows]
         sheet.column_dimensions[letter].width = _width(column, values)
-        number_format = _number_format(column, values)
+        number_format = style.input_number_format(column.kind, values)
         if number_format:
             for i in range(FIRST_ROW, last_row + 1):
                 sheet.cell(i, j).number_format = number_format
@@ -213,8 +196,8 @@ def _table_sheet(book, table: schema.Table, frame) -> None:
             sheet.add_data_validation(check)
     sheet.row_dimensions[1].height = 30
     sheet.freeze_panes = f"B{FIRST_ROW}"
-    sheet.sheet_properties.tabColor = "1F4E78" if table.required else "8EA9DB"
-    _print_setup(sheet)
+    sheet.sheet_properties.tabColor = style.BLUE if table.required else style.TAB_OPTIONAL
+    print_setup(sheet)
     sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     # The key column (first of the key) feeds the drop-downs of the sheets that refer to this one.
     if len(table.key) == 1:
@@ -224,14 +207,6 @@ def _table_sheet(book, table: schema.Table, frame) -> None:
         # The list grows and shrinks with the filled cells: no trailing blanks in the drop-down.
         book.defined_names[ids_name(table.name)] = DefinedName(
             ids_name(table.name), attr_text=f"OFFSET({first},0,0,MAX(1,COUNTA({whole})),1)")
-
-
-def _print_setup(sheet) -> None:
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _readme(sheet, source: str) -> None:
@@ -273,24 +248,25 @@ def _readme(sheet, source: str) -> None:
     for kind, text in lines:
         if kind != "blank":
             put(sheet, row, 1, text)
-            sheet.cell(row, 1).font = {"title": TITLE_FONT, "head": HEAD_FONT}.get(kind, Font())
+            fonts = {"title": style.README_TITLE_FONT, "head": style.README_HEAD_FONT}
+            sheet.cell(row, 1).font = fonts.get(kind, Font())
             if kind == "code":
-                sheet.cell(row, 1).font = Font(name="Courier New")
+                sheet.cell(row, 1).font = style.CODE_FONT
                 sheet.cell(row, 1).alignment = Alignment(indent=2)
         row += 1
     header = ["table / column", "required", "unit or kind", "default", "refers to", "meaning"]
     for table in schema.TABLES:
         put(sheet, row, 1, table.name)
         sheet.cell(row, 1).hyperlink = f"#{quote_sheetname(table.name)}!A1"
-        sheet.cell(row, 1).font = Font(bold=True, color="1F4E78", underline="single")
+        sheet.cell(row, 1).font = style.TABLE_LINK_FONT
         put(sheet, row, 2, "required table" if table.required else "optional table")
         put(sheet, row, 6, table.meaning + f" Unique: {', '.join(table.key)}.")
-        sheet.cell(row, 6).font = Font(bold=True)
+        sheet.cell(row, 6).font = style.BOLD_FONT
         row += 1
         for j, text in enumerate(header, start=1):
             put(sheet, row, j, text)
-            sheet.cell(row, j).font = Font(italic=True, color="595959")
-            sheet.cell(row, j).border = Border(bottom=THIN)
+            sheet.cell(row, j).font = style.NOTE_FONT
+            sheet.cell(row, j).border = style.THIN_BORDER
         row += 1
         for column in table.all_columns:
             values = [f"  {column.name}", "yes" if column.required else "no",
@@ -303,8 +279,8 @@ def _readme(sheet, source: str) -> None:
         row += 1
     for letter, width in zip("ABCDEF", (26, 14, 22, 22, 16, 90)):
         sheet.column_dimensions[letter].width = width
-    sheet.sheet_properties.tabColor = "C00000"
-    _print_setup(sheet)
+    sheet.sheet_properties.tabColor = style.TAB_README
+    print_setup(sheet)
 
 
 def write_template(path: Path, dataset, source: str) -> None:

@@ -1,0 +1,328 @@
+"""The result tables' columns, declared once: the output twin of ``inputs/schema.py``.
+
+Every column a result table carries (``results.tables``, the stress,
+marginal-value, forced-in and diagnosis tables, the pathway views and the
+sweep table) is declared here with its kind, unit and meaning.  The writers
+look a column up to choose its number format and to state its unit and
+meaning in the header comment; nothing guesses from a column's name.
+``tests/test_excel.py`` fails when a table carries a column that is not
+declared.
+
+Units are written with the word ``currency``, which the writers replace by
+the dataset's currency code (USD in the default data), and ``t``, tonnes of
+the mineral's reporting unit (``minerals.unit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..inputs import schema
+
+# Column kinds: what a value is, and so how it is shown.
+ID = "id"  # an identifier from the inputs (mineral, country, route, project, scenario)
+TEXT = "text"  # free text, or a list spelled out
+FLAG = "flag"  # true / false
+YEAR = "year"  # a calendar year
+YEARS = "years"  # a number of years
+TONNES = "tonnes"  # tonnes of the mineral's reporting unit
+MONEY = "money"  # an amount of the dataset's currency
+SHARE = "share"  # a fraction, shown as a percent
+DAYS = "days"
+SECONDS = "seconds"
+GAP = "gap"  # a relative optimality gap
+NUMBER = "number"  # any other number (a factor; a value whose unit another column states)
+
+KINDS = (ID, TEXT, FLAG, YEAR, YEARS, TONNES, MONEY, SHARE, DAYS, SECONDS, GAP, NUMBER)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    meaning: str
+    unit: str = ""
+
+    def renamed(self, name: str, meaning: str | None = None) -> "Column":
+        return Column(name, self.kind, meaning or self.meaning, self.unit)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # the table's name: Results attribute, or what the command calls it
+    meaning: str
+    columns: tuple[Column, ...]
+    sheets: tuple[str, ...] = ()  # the results.xlsx sheets that show it (or some of its columns)
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+    def undeclared(self, names) -> list[str]:
+        """The names among ``names`` this table does not declare."""
+        return [str(name) for name in names if self.column(str(name)) is None]
+
+
+# --------------------------------------------------------------------------- columns used by several tables
+
+YEAR_COLUMN = Column("year", YEAR, "planned year")
+MINERAL = Column("mineral", ID, "mineral id")
+UNIT = Column("unit", TEXT, "reporting unit of the mineral's tonnes (minerals.unit)")
+TARGET_T = Column("target_t", TONNES, "annual requirement", "t per year")
+STOCKPILE_T = Column("stockpile_t", TONNES, "stock held at the end of the year", "t")
+EXISTING_STOCK_T = Column("existing_stock_t", TONNES, "stock already held before the first planned year", "t")
+MINE_COUNTRY = Column("mine_country", ID, "country where the ore is mined (* (...) spells out a mine blend)")
+REFINE_COUNTRY = Column("refine_country", ID, "country where it is refined")
+COMMITTED = Column("committed", FLAG, "already signed or built: on stream from its first year, capex sunk")
+START_YEAR = Column("start_year", YEAR, "first year on stream (empty: never)")
+CAPEX = Column("capex", MONEY, "investment (equity outlay or plant capex)", "currency")
+CAPEX_CHARGED = Column("capex_charged", MONEY, "capex this portfolio spends (0 when committed or not chosen)",
+                       "currency")
+LIFE_YEARS = Column("life_years", YEARS, "economic life for the capital annuity", "years")
+ANNUAL_COST = Column("annual_cost", MONEY, "annual cost when on stream", "currency per year")
+SHARE_OF_TARGET = Column("share_of_target", SHARE, "share of the year's requirement", "fraction of the requirement")
+REQUIREMENT_DAYS = Column("requirement_days", DAYS, "stock in days of the annual requirement", "days")
+
+
+def _largest(stage: str, word: str) -> tuple[Column, Column]:
+    return (Column(f"largest_{stage}_share", SHARE, f"largest share of the requirement {word} in one foreign "
+                                                    "country", "fraction of the requirement"),
+            Column(f"largest_{stage}_country", ID, f"the foreign country with that largest {stage}-stage share"))
+
+
+LARGEST = (*_largest("mine", "mined"), *_largest("refine", "refined"),
+           *_largest("any", "mined or refined (each flow counted once per country)"))
+
+# --------------------------------------------------------------------------- results.tables
+
+FLOWS = Table("flows", "One row per non-zero flow (per source and mine country for a blend).", (
+    YEAR_COLUMN, MINERAL,
+    Column("source_type", ID, "market (a supply route), equity (a project's offtake) or recycling"),
+    Column("source_id", ID, "the supply option, the project, or recycling-<mineral>"),
+    MINE_COUNTRY, REFINE_COUNTRY,
+    Column("tonnes", TONNES, "tonnes delivered", "t per year"),
+    Column("cost", MONEY, "the flow's full annual cost (purchases and fixed cost; offtake and capex annuity; "
+                          "processing and plant costs)", "currency per year"),
+), sheets=("Flows",))
+
+SHARES = Table("shares", "Per year, mineral, stage and foreign country: tonnes and share against the cap.", (
+    YEAR_COLUMN, MINERAL,
+    Column("stage", ID, "mine, refine, or any (mined or refined there)"),
+    Column("country", ID, "foreign country"),
+    Column("tonnes", TONNES, "tonnes mined or refined there", "t per year"),
+    Column("share", SHARE, "share of the annual requirement", "fraction of the requirement"),
+    Column("cap", SHARE, "the country cap of this stage (empty: none)", "fraction of the requirement"),
+    Column("binding", FLAG, "the share is at its cap"),
+), sheets=("Country dependence",))
+
+MINERALS = Table("minerals", "Supply by mineral and lever per year.", (
+    YEAR_COLUMN, MINERAL, UNIT, TARGET_T,
+    Column("market_t", TONNES, "bought on market routes", "t per year"),
+    Column("equity_t", TONNES, "equity offtake taken", "t per year"),
+    Column("recycled_t", TONNES, "recycled at home", "t per year"),
+    Column("supplied_t", TONNES, "market + equity + recycled", "t per year"),
+    Column("shortfall_t", TONNES, "requirement left unmet (elastic diagnosis only)", "t per year"),
+    STOCKPILE_T, EXISTING_STOCK_T,
+    Column("stock_days", DAYS, "stock in days of the annual requirement", "days"),
+    *LARGEST,
+), sheets=("Supply", "Shares by year"))
+
+PROJECTS = Table("projects", "Every equity project: chosen or not, its start, capex and offtake.", (
+    Column("project", ID, "project id"),
+    Column("name", TEXT, "project name"),
+    MINE_COUNTRY, REFINE_COUNTRY,
+    Column("available_from", YEAR, "first year the offtake can flow"),
+    Column("available", FLAG, "can deliver in the last planned year"),
+    COMMITTED,
+    Column("chosen", FLAG, "the portfolio holds the stake (committed ones included)"),
+    START_YEAR, CAPEX, CAPEX_CHARGED, LIFE_YEARS,
+    Column("annualized_capex", MONEY, "capex annuity (0 when committed or not chosen)", "currency per year"),
+    Column("offtake", TEXT, "offtake taken of the entitlement per mineral, last planned year"),
+    Column("offtake_cost", MONEY, "cost of the offtake taken, last planned year", "currency per year"),
+    ANNUAL_COST.renamed("annual_cost", "capex annuity plus offtake cost"),
+), sheets=("Equity projects",))
+
+RECYCLING = Table("recycling", "Domestic recycling per mineral and year.", (
+    YEAR_COLUMN, MINERAL,
+    Column("stream", ID, "recycling stream whose plants treat it"),
+    Column("feedstock_t", TONNES, "contained mineral in collectable scrap", "t per year"),
+    Column("feed_t", TONNES, "contained mineral fed to recycling", "t per year"),
+    Column("recovery_rate", SHARE, "fraction of the fed mineral recovered", "fraction"),
+    Column("recycled_t", TONNES, "recovered", "t per year"),
+    SHARE_OF_TARGET,
+    Column("processing_cost", MONEY, "processing cost of the feed", "currency per year"),
+), sheets=("Recycling",))
+
+PLANTS = Table("plants", "Recycling plants: built or not, capacity and annual cost.", (
+    Column("plant", ID, "plant id"),
+    Column("stream", ID, "recycling stream it treats"),
+    COMMITTED,
+    Column("built", FLAG, "the portfolio has the plant (committed ones included)"),
+    START_YEAR,
+    Column("capacity_t", TONNES, "feed capacity, contained mineral of all kinds", "t per year"),
+    CAPEX, CAPEX_CHARGED, LIFE_YEARS,
+    ANNUAL_COST.renamed("annual_cost", "capex annuity plus fixed cost when built"),
+), sheets=("Recycling plants",))
+
+COSTS = Table("costs", "Annual cost by lever and component per year (undiscounted).", (
+    YEAR_COLUMN,
+    Column("lever", ID, "market, equity, recycling, stockpile, recourse or shortfall"),
+    Column("component", TEXT, "what the cost is"),
+    Column("cost", MONEY, "annual cost, undiscounted", "currency per year"),
+    Column("discount_factor", NUMBER, "weight of the year in the objective: 1 / (1 + discount_rate)^(year - first)",
+           "factor"),
+), sheets=("Costs",))
+
+STOCKPILE = Table("stockpile", "Stock per year and mineral: level, cover, build-up.", (
+    YEAR_COLUMN, MINERAL, UNIT, TARGET_T, STOCKPILE_T,
+    Column("rule_t", TONNES, "the stock the stockpile_days rule asks for (empty: stochastic mode)", "t"),
+    REQUIREMENT_DAYS,
+    Column("largest_exposure_t", TONNES, "largest flow through one foreign country at either stage", "t per year"),
+    Column("exposure_days", DAYS, "stock in days of the largest exposure (what stockpile_days sizes)", "days"),
+    EXISTING_STOCK_T,
+    Column("build_up_t", TONNES, "stock added since the year before (negative: released)", "t"),
+    Column("max_stock_build_t", TONNES, "most the stock may grow in a year (empty: no limit)", "t per year"),
+    Column("carrying_cost", MONEY, "annual cost of holding the stock", "currency per year"),
+), sheets=("Stockpile", "Stock trajectory"))
+
+TIMELINE = Table("timeline", "A pathway's investments by start year.", (
+    START_YEAR,
+    Column("asset", TEXT, "equity stake or recycling plant"),
+    Column("id", ID, "project or plant id"),
+    Column("name", TEXT, "project name (a plant: its id)"),
+    COMMITTED, CAPEX, CAPEX_CHARGED,
+), sheets=("Investment timeline",))
+
+# --------------------------------------------------------------------------- stress, marginal values, forced-in
+
+STRESS = Table("stress", "Disruption scenarios against the chosen portfolio, per scenario, year and mineral.", (
+    Column("scenario", ID, "scenario id (n-1 <country>: every flow through that country lost)"),
+    Column("probability", SHARE, "chance the scenario happens in a year", "per year"),
+    YEAR_COLUMN, MINERAL,
+    Column("duration_days", DAYS, "length of the event", "days"),
+    Column("cover_price_floor", MONEY, "least price of any covering tonne: the dearest lost flow's unit cost",
+           "currency per t"),
+    Column("lost_t", TONNES, "tonnes lost over the event", "t"),
+    Column("stock_t", TONNES, "stock held", "t"),
+    Column("stock_drawn_t", TONNES, "stock drawn to cover the loss", "t"),
+    Column("emergency_t", TONNES, "bought on unaffected routes' spare capacity at the surge price", "t"),
+    Column("unmet_t", TONNES, "left unmet", "t"),
+    Column("emergency_cost", MONEY, "cost of the emergency buys", "currency"),
+    Column("stock_replenish_cost", MONEY, "cost of replenishing the stock drawn", "currency"),
+    Column("penalty", MONEY, "shortfall penalty on the unmet tonnes", "currency"),
+    Column("undelivered_saving", MONEY, "what the lost flows would have cost", "currency"),
+    Column("extra_cost", MONEY, "emergency + replenish + penalty - undelivered saving (never negative)", "currency"),
+    Column("cover_days", DAYS, "days the stock covers the loss rate", "days"),
+), sheets=("Stress",))
+
+MARGINAL = Table("marginal_values", "What one more unit of each limit is worth at the chosen portfolio.", (
+    Column("kind", ID, "target, target_row_dual, country_cap, any_stage_cap, stockpile_days or budget"),
+    YEAR_COLUMN, MINERAL,
+    Column("stage", ID, "mine or refine (country caps)"),
+    Column("country", ID, "the foreign country whose cap binds"),
+    Column("limit", NUMBER, "the limit: tonnes of requirement, cap (fraction), days or budget", "see kind"),
+    Column("level", NUMBER, "where the portfolio stands against the limit", "see kind"),
+    Column("value", MONEY, "what one more unit of the limit is worth", "see unit"),
+    Column("unit", TEXT, "the unit of value"),
+    Column("step_cost_saved", MONEY, "budget: annual cost saved by the portfolio chosen without it",
+           "currency per year"),
+    Column("step_extra_budget", MONEY, "budget: the extra budget that portfolio needs", "currency"),
+), sheets=("Marginal values",))
+
+FORCED = Table("forced_in", "Per project or plant not chosen: what forcing it into the portfolio costs.", (
+    Column("kind", ID, "project or plant"),
+    Column("id", ID, "project or plant id"),
+    Column("name", TEXT, "project name (a plant: its id)"),
+    CAPEX,
+    Column("forced_in_cost", MONEY, "increase of the objective when it is forced in (empty: infeasible)",
+           "currency per year"),
+    Column("forced_objective", MONEY, "the objective with it forced in", "currency per year"),
+    Column("start_year", YEAR, "its first year on stream in the forced solve"),
+    Column("reason", TEXT, "why the forced solve has no cost"),
+), sheets=("Forced-in costs",))
+
+# --------------------------------------------------------------------------- an infeasible run's diagnosis
+
+DIAGNOSIS = Table("diagnosis", "Infeasible run: per mineral and year, what cannot be met and which limits bind.", (
+    YEAR_COLUMN, MINERAL, TARGET_T,
+    Column("unmet_t", TONNES, "requirement left unmet by the elastic re-solve", "t per year"),
+    Column("recycling_floor_unmet_t", TONNES, "recycling floor left unmet", "t per year"),
+    Column("ally_floor_unmet_t", TEXT, "ally floor left unmet, per stage (t per year)"),
+    Column("available_t", TONNES, "most any portfolio could bring in, ignoring caps and budget", "t per year"),
+    Column("binding", TEXT, "the limits at their bounds in the elastic optimum"),
+), sheets=("Diagnosis",))
+
+RELAXED = Table("relaxed", "Every limit the elastic re-solve relaxed.", (
+    YEAR_COLUMN, MINERAL,
+    Column("limit", TEXT, "the limit relaxed"),
+    Column("where", TEXT, "which row of it (stage, country, project)"),
+    Column("relaxed_t", TONNES, "by how much", "t per year"),
+    SHARE_OF_TARGET,
+    Column("bound_t", TONNES, "the limit's bound", "t per year"),
+), sheets=("Relaxed limits",))
+
+# --------------------------------------------------------------------------- the sweep table
+
+# sweep.csv and sweep.xlsx: the swept settings (named as swept), then these; per mineral m the
+# columns ``<m>_<field>`` for each of ``SWEEP_MINERAL``, and per lever ``cost_<lever>``.
+SWEEP = Table("sweep", "One row per sweep point.", (
+    Column("status", ID, "optimal, time_limit, infeasible, no_solution or an error"),
+    Column("annual_cost", MONEY, "the objective (a pathway: discounted total)", "currency per year"),
+    Column("mip_gap", GAP, "achieved relative gap"),
+    Column("projects_chosen", TEXT, "equity stakes taken"),
+    Column("plants_built", TEXT, "recycling plants built"),
+    Column("message", TEXT, "why a point has no solution"),
+    Column("seconds", SECONDS, "wall time of the point", "s"),
+    Column("reused", FLAG, "read from an earlier run of the same sweep"),
+))
+SWEEP_LEVER = Column("cost_<lever>", MONEY, "the lever's cost as the objective counts it", "currency per year")
+SWEEP_MINERAL = (
+    TARGET_T, *LARGEST[:4], STOCKPILE_T, MINERALS.column("stock_days"),
+    Column("unmet_t", TONNES, "requirement left unmet", "t per year"),
+)
+
+TABLES: tuple[Table, ...] = (FLOWS, SHARES, MINERALS, PROJECTS, RECYCLING, PLANTS, COSTS, STOCKPILE, TIMELINE,
+                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED)
+TABLES_BY_NAME = {table.name: table for table in TABLES}
+BY_SHEET = {sheet: table for table in TABLES for sheet in table.sheets}
+
+
+def for_sheet(title: str) -> Table | None:
+    """The declared table a results.xlsx sheet shows; None for an ad-hoc table."""
+    return BY_SHEET.get(title)
+
+
+def lookup(name: str) -> Column | None:
+    """A column of an undeclared table, by name: the declaration when every table that declares the
+    name agrees on its kind and unit (``limit`` is a number in one table and text in another: None)."""
+    found = {(c.kind, c.unit): c for table in TABLES for c in table.columns if c.name == name}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def sweep_column(name: str, settings: list[str] = ()) -> Column | None:
+    """A sweep table column: a swept setting (None: shown as swept), a fixed column, a lever's cost
+    (``cost_<lever>``) or a mineral's field (``<mineral>_<field>``)."""
+    if name in settings:
+        return None
+    fixed = SWEEP.column(name)
+    if fixed is not None:
+        return fixed
+    if name.startswith("cost_"):
+        return SWEEP_LEVER.renamed(name)
+    for field in sorted(SWEEP_MINERAL, key=lambda c: -len(c.name)):
+        if name.endswith("_" + field.name) and len(name) > len(field.name) + 1:
+            return field.renamed(name)
+    return None
+
+
+def from_input(column) -> Column:
+    """An input column (``inputs.schema.Column``) as the workbook echoes it: its kind from the schema's."""
+    if column.kind == schema.QUANTITY:
+        unit = column.unit
+        kind = (MONEY if unit.startswith("currency") else TONNES if unit in ("t", "t per year")
+                else DAYS if unit == "days" else YEARS if unit == "years" else NUMBER)
+    else:
+        kind = {schema.ID: ID, schema.TEXT: TEXT, schema.RATE: SHARE, schema.YEAR: YEAR, schema.BOOL: FLAG}[column.kind]
+    return Column(column.name, kind, column.meaning, column.unit)
