@@ -268,7 +268,7 @@ def test_every_result_column_is_declared_with_kind_unit_and_meaning(solved, tmp_
     flows = book["Flows"]
     header = [c.value for c in flows[2]]
     cost = flows.cell(2, header.index("cost") + 1).comment.text
-    assert "full annual cost" in cost and "unit: currency per year" in cost
+    assert "full annual cost" in cost and "unit: USD per year" in cost
     assert "unit: t per year" in flows.cell(2, header.index("tonnes") + 1).comment.text
     stress = openpyxl.load_workbook(books["stress"])["Stress"]
     header = [c.value for c in stress[2]]
@@ -289,7 +289,7 @@ def test_input_sheets_take_number_formats_from_the_input_schema(solved):
     header = [c.value for c in minerals[2]]
     assert minerals.cell(3, header.index("holding_cost_rate") + 1).number_format == "0.0%"
     assert minerals.cell(3, header.index("surge_price_factor") + 1).number_format == "#,##0"  # a multiple, not money
-    assert "currency per t" in minerals.cell(2, header.index("reference_price") + 1).comment.text
+    assert "unit: USD per t" in minerals.cell(2, header.index("reference_price") + 1).comment.text
 
 
 def test_extra_tables_are_rendered_without_touching_the_writer(tmp_path):

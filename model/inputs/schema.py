@@ -4,7 +4,7 @@ The loader, the validator, the Excel template and every error message read
 this manifest; nothing else in the package spells out a column.  Units are
 part of the data (``minerals.unit``), not of column names: a flow is in
 tonnes per year of its mineral's reporting unit and money is in the
-dataset's currency (USD in the default data).
+dataset's currency (the ``currency`` table; USD when it is absent).
 """
 
 from __future__ import annotations
@@ -382,11 +382,26 @@ OTHER_DEMAND = Table(
     required=False,
 )
 
+CURRENCY = Table(
+    "currency",
+    "The currency of every amount of money in the dataset (one row; without this table: USD), and optionally a "
+    "currency the results also state their totals in, at a stated rate.",
+    (
+        Column("currency", ID, "ISO 4217 code of every amount of money in the dataset, e.g. USD"),
+        Column("report_currency", ID, "ISO 4217 code of a currency the results also state their totals in",
+               required=False, default=""),
+        Column("fx_rate", QUANTITY, "units of report_currency per unit of currency (e.g. 150.97 JPY per USD)",
+               "report_currency per currency", required=False, default=None),
+    ),
+    key=("currency",),
+    required=False,
+)
+
 TABLES: tuple[Table, ...] = (
     MINERALS, TARGETS, COUNTRIES, SUPPLY, PROJECTS, PROJECT_OFFTAKE, MINE_MIX, RECYCLING, RECYCLING_PLANTS,
     DISRUPTIONS,
     BATTERY_CHEMISTRIES, UNIT_CONVERSIONS, DEMAND_DRIVERS, CHEMISTRY_MIX, MAGNET_CONTENT, OTHER_DEMAND,
-    PRICE_INDEX, RECYCLING_FEEDSTOCK,
+    PRICE_INDEX, RECYCLING_FEEDSTOCK, CURRENCY,
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import schema
+from . import currency, schema
 from ..errors import InputError, Problem
 from .reading import RawTable, Unreadable, read_dataset
 from .schema import BOOL, BOOL_TEXT, ID, QUANTITY, RATE, TEXT, YEAR, Table
@@ -325,6 +325,7 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
                                     f"min_t is larger than max_t ({high:g})", f"{low:g}"))
     problems += _check_disruptions(dataset)
     problems += _check_realism(dataset)
+    problems += currency.check(dataset.tables, dataset.rows, dataset.where)
     for name in ("projects", "recycling_plants"):
         for i, life in enumerate(dataset[name]["life_years"]):
             if pd.isna(life):  # a bad cell, already reported

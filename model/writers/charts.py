@@ -63,14 +63,14 @@ def analyst_charts(minerals: pd.DataFrame, flows: pd.DataFrame, caps: dict[str, 
     return charts
 
 
-def pathway_charts(minerals: pd.DataFrame, costs: pd.DataFrame) -> list[Chart]:
-    """A pathway's year-by-year charts: annual cost by lever (currency), then per mineral the
-    supply by lever (tonnes of that mineral's unit; units differ, so one chart each)."""
+def pathway_charts(minerals: pd.DataFrame, costs: pd.DataFrame, currency: str = "currency") -> list[Chart]:
+    """A pathway's year-by-year charts: annual cost by lever (in ``currency``, the dataset's code), then
+    per mineral the supply by lever (tonnes of that mineral's unit; units differ, so one chart each)."""
     levers = ["market", "equity", "recycling", "stockpile", "recourse"]
     by_year = costs.pivot_table(index="year", columns="lever", values="cost", aggfunc="sum").reset_index()
     shown = [lever for lever in levers if lever in by_year and float(by_year[lever].abs().sum()) > 0]
     frame = by_year[["year"] + shown].assign(year=by_year["year"].astype(str))
-    charts = [Chart("Annual cost by lever per year (undiscounted)", frame, y_title="currency per year", x_title="year",
+    charts = [Chart("Annual cost by lever per year (undiscounted)", frame, y_title=f"{currency} per year", x_title="year",
                     stacked=True, percent=False, colours=dict(style.LEVER_COLOURS))]
     supply_colours = {"market_t": style.LEVER_COLOURS["market"], "equity_t": style.LEVER_COLOURS["equity"],
                       "recycled_t": style.LEVER_COLOURS["recycling"]}

@@ -20,11 +20,13 @@ renders whatever it is given (``render`` draws; this module says what):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..inputs import schema
+from ..inputs.currency import Currency
 from ..results import columns as declared
 from . import style
 from .render import Block, Chart, Highlight, Sheet, write_workbook
@@ -67,43 +69,46 @@ def highlights(names: list[str]) -> tuple[Highlight, ...]:
     return tuple(rules)
 
 
-def column_declarations(names, table: declared.Table | None) -> dict[str, declared.Column]:
-    """The declaration of each named column: from its table, else by name across every table."""
+def column_declarations(names, table: declared.Table | None, currency: Currency) -> dict[str, declared.Column]:
+    """The declaration of each named column: from its table, else by name across every table; units
+    in the dataset's currency ("currency per t" -> "USD per t")."""
     found = {}
     for name in names:
         column = table.column(str(name)) if table is not None else None
         column = column or declared.lookup(str(name))
         if column is not None:
-            found[str(name)] = column
+            found[str(name)] = replace(column, unit=currency.unit(column.unit))
     return found
 
 
 def write_results_xlsx(path: Path, summary_rows: list, tables: dict, charts: list[Chart] = (),
-                       inputs: dict[str, pd.DataFrame] | None = None) -> None:
-    """Write results.xlsx atomically; see the module docstring for the arguments."""
+                       inputs: dict[str, pd.DataFrame] | None = None, currency: Currency = Currency()) -> None:
+    """Write results.xlsx atomically; see the module docstring for the arguments (``currency``: the
+    dataset's, named in the header comments' units)."""
     sheets = []
     for title, frame in tables.items():
         if frame is None:
             continue
         note = SHEET_NOTES.get(title) or getattr(frame, "attrs", {}).get("description")
         names = [str(c) for c in frame.columns] + [str(n) for n in frame.index.names if n is not None]
-        sheets.append(Sheet(title, frame, note, column_declarations(names, declared.for_sheet(title)),
+        sheets.append(Sheet(title, frame, note, column_declarations(names, declared.for_sheet(title), currency),
                             highlights(names)))
     tail = []
     for name, frame in (inputs or {}).items():
         if frame is None or not len(frame):
             continue
         table = schema.TABLES_BY_NAME.get(name)
-        columns = {c.name: declared.from_input(c) for c in table.all_columns} if table is not None else {}
+        columns = ({c.name: replace(declared.from_input(c), unit=currency.unit(c.unit)) for c in table.all_columns}
+                   if table is not None else {})
         tail.append(Sheet(f"Input {name}"[:31], frame, f"Input table '{name}' as read and validated (defaults "
                           "filled in).", columns, highlights([str(c) for c in frame.columns]), style.TAB_INPUT))
-    summary = [_declare_block(item) if isinstance(item, Block) else item for item in summary_rows]
+    summary = [_declare_block(item, currency) if isinstance(item, Block) else item for item in summary_rows]
     write_workbook(path, summary, sheets, charts, SHEET_NOTES["Charts"], SHEET_NOTES["Chart data"], tail,
                    highlights=highlights)
 
 
-def _declare_block(block: Block) -> Block:
+def _declare_block(block: Block, currency: Currency) -> Block:
     if block.columns:
         return block
     table = declared.TABLES_BY_NAME.get(block.table) if block.table else None
-    return Block(block.title, block.frame, block.table, column_declarations(block.frame.columns, table))
+    return Block(block.title, block.frame, block.table, column_declarations(block.frame.columns, table, currency))

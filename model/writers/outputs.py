@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..inputs.currency import declared as declared_currency
 from ..results.optimality import run_warnings
 from ..results.tables import Results
 from .charts import analyst_charts, pathway_charts
@@ -47,10 +48,12 @@ def mineral_entries(results: Results, year: int) -> dict:
 def summary_document(results: Results) -> dict:
     minerals = mineral_entries(results, results.year)
     years = sorted(int(y) for y in set(results.minerals["year"]))
+    currency = declared_currency(results.inputs)
     document = {
         "run": results.run_name,
         "status": results.status,
         "year": results.year,
+        "currency": currency.code,
         "objective": results.objective,
         "mip_gap": results.mip_gap,
         "objective_bound": results.bound,
@@ -69,6 +72,11 @@ def summary_document(results: Results) -> dict:
         **forced_document(results),
         "warnings": run_warnings(results),
     }
+    if currency.report:
+        document["report_currency"] = {
+            "currency": currency.report, "fx_rate": currency.fx_rate,
+            "objective": currency.in_report(results.objective),
+            "cost_by_lever": {lever: currency.in_report(cost) for lever, cost in results.cost_by_lever.items()}}
     if results.stress is not None:
         from ..results.stress import expected
 
@@ -155,6 +163,8 @@ def summary_rows(results: Results, manifest: dict) -> list:
     wall = manifest.get("wall_seconds", {})
     costs = results.cost_by_lever
     total = sum(costs.values())
+    currency = declared_currency(results.inputs)
+    objective = results.elastic_objective if infeasible else results.objective
     rows: list = [
         Section(f"critmin results: {results.run_name}"),
         ("run", results.run_name, "text"),
@@ -162,8 +172,11 @@ def summary_rows(results: Results, manifest: dict) -> list:
          "no portfolio meets every target: see Diagnosis" if infeasible else None),
         *[("WARNING", warning, "text") for warning in run_warnings(results)],
         ("planned year", results.year, "text"),
-        ("elastic annual cost (incl. penalty)" if infeasible else "total annual cost",
-         results.elastic_objective if infeasible else results.objective, "money", "currency of the dataset per year"),
+        ("currency", currency.code, "text", "of every amount of money in this workbook (the dataset's)"),
+        ("elastic annual cost (incl. penalty)" if infeasible else "total annual cost", objective, "money",
+         f"{currency.code} per year"),
+        *([(f"total annual cost in {currency.report}", currency.in_report(objective), "money",
+            currency.rate_text)] if currency.report else []),
         ("achieved MIP gap", results.mip_gap, "gap", "|incumbent - bound| / |incumbent|"),
         ("objective bound", results.bound, "money"),
         ("solve time (s)", wall.get("solve"), "seconds", "HiGHS, strict and elastic"),
@@ -184,7 +197,7 @@ def summary_rows(results: Results, manifest: dict) -> list:
     for key, value in manifest.get("policy", {}).items():
         spec = POLICY_KEYS.get(key)
         kind = "share" if spec is not None and spec.kind == "fraction" else "money" if "budget" in key else None
-        rows.append((key, "none" if value is None else value, kind, spec.meaning if spec else None))
+        rows.append((key, "none" if value is None else value, kind, currency.unit(spec.meaning) if spec else None))
     glance = results.minerals[results.minerals["year"] == results.year]
     columns = [c for c in ("mineral", "unit", "target_t", "supplied_t", "shortfall_t", "stockpile_t", "stock_days",
                            "largest_mine_share", "largest_mine_country", "largest_refine_share",
@@ -221,11 +234,12 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
     caps = {m: (policy.get("country_cap_by_mineral") or {}).get(m, policy.get("country_cap"))
             for m in results.minerals["mineral"]}
     charts = analyst_charts(results.minerals, results.flows, caps, results.year)
+    currency = declared_currency(results.inputs)
     if results.minerals["year"].nunique() > 1:
         tables.update(pathway_tables(results))
-        charts += pathway_charts(results.minerals, results.costs)
+        charts += pathway_charts(results.minerals, results.costs, currency.code)
     write_results_xlsx(folder / "results.xlsx", summary_rows(results, manifest), tables, charts=charts,
-                       inputs=results.inputs)
+                       inputs=results.inputs, currency=currency)
     write_json(folder / "summary.json", summary_document(results))
     write_csv(folder / "flows.csv", results.flows)
     if results.stress is not None:

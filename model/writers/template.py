@@ -235,8 +235,9 @@ def _readme(sheet, source: str) -> None:
         ("text", "- Columns that name a mineral, country or project have a drop-down fed by the key column of "
                  "that sheet; add the mineral, country or project there first."),
         ("text", "- Type values, not formulas: a formula in a data cell is refused (paste its value instead)."),
-        ("text", "- Money is in one currency throughout (USD in the default data); tonnes are per year in the "
-                 "mineral's reporting unit (minerals.unit). Rates are fractions: 0.65, not 65 %."),
+        ("text", "- Money is in one currency throughout: the one the currency sheet names (USD when it is empty); "
+                 "tonnes are per year in the mineral's reporting unit (minerals.unit). Rates are fractions: 0.65, "
+                 "not 65 %."),
         ("text", "- Blank optional cells take the default shown in the header comment. Ids are text: NA is Namibia."),
         ("text", "- Optional tables may stay empty. Every table may also carry free-text source and notes columns."),
         ("text", "- critmin checks everything again when it reads the file and reports every problem as "

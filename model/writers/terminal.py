@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..inputs.currency import declared as declared_currency
 from ..results.optimality import run_warnings
 from ..results.tables import Results
 
@@ -64,7 +65,10 @@ def format_summary(results: Results) -> str:
     if len(years) > 1:
         label = f"total cost {years[0]}-{years[-1]}, discounted to {years[0]}" + (
             "" if results.status != "infeasible" else " (elastic, incl. penalty)")
-    lines += ["", f"{label}: {_money(total)}  ("
+    currency = declared_currency(results.inputs)
+    converted = (f"; {currency.report} {_money(currency.in_report(total))} {currency.rate_text}"
+                 if currency.report else "")
+    lines += ["", f"{label}: {currency.code} {_money(total)}{converted}  ("
               + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever not in ("recourse", "shortfall"))
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
@@ -122,7 +126,7 @@ def format_marginal(results: Results) -> str:
     days = frame.loc[frame["kind"] == "stockpile_days", "value"].dropna()
     if len(days):
         parts.append(f"+1 stockpile day: {_money(days.sum())}")
-    return "marginal values a year: " + "; ".join(parts)
+    return f"marginal values ({declared_currency(results.inputs).code} a year): " + "; ".join(parts)
 
 
 def format_stress(stress) -> str:

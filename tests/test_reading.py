@@ -1,0 +1,98 @@
+"""Reading the results (issue 13, item 5): what an analyst reads in results.xlsx, summary.json and the terminal.
+
+Costs carry the dataset's currency (and a report currency at a stated
+rate); the Summary separates new stakes from committed ones and lists what
+binds; a pathway's total is a present value; each country keeps its colour;
+chart labels survive; ``stress --portfolio`` keeps the marginal values; ties
+at equal cost are reported.  Each test reads the cells, labels and colours
+written, on small hand-made datasets.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from cases import BASE_TABLES, route, write_dataset
+from critmin.cli import main
+
+
+def run_file(folder: Path, data: Path, policy: str = "country_cap = 1.0\nstockpile_days = 0", name: str = "case",
+             years: str = "year = 2030") -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(f'name = "{name}"\ndata = "{data}"\n{years}\n[policy]\n{policy}\n')
+    return path
+
+
+def solve_to(folder: Path, run: Path, capsys, code: int = 0) -> Path:
+    out = folder / f"out-{run.stem}"
+    assert main(["solve", str(run), "--out", str(out)]) == code, capsys.readouterr().err
+    return out
+
+
+def summary_items(book) -> dict:
+    """Summary label -> (value, note), first occurrence."""
+    items = {}
+    for row in book["Summary"].iter_rows(max_col=3, values_only=True):
+        if row[0] is not None:
+            items.setdefault(row[0], (row[1], row[2]))
+    return items
+
+
+def header_comment(sheet, name: str) -> str:
+    header = [c.value for c in sheet[2]]
+    return sheet.cell(2, header.index(name) + 1).comment.text
+
+
+SUPPLY = [route("li-AUS-CHN", 12, 80), route("li-CHN-CHN", 10, 60)]
+
+
+# --------------------------------------------------------------------------- currency
+
+
+def test_costs_carry_the_dataset_currency_and_a_report_currency_at_its_rate(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY, "currency": [
+        dict(currency="EUR", report_currency="JPY", fx_rate=160)]})
+    out = solve_to(tmp_path, run_file(tmp_path, data), capsys)
+    printed = capsys.readouterr().out
+    document = json.loads((out / "summary.json").read_text())
+    assert document["currency"] == "EUR"
+    report = document["report_currency"]
+    assert report["currency"] == "JPY" and report["fx_rate"] == 160
+    assert report["objective"] == pytest.approx(160 * document["objective"], rel=1e-12)
+    assert report["cost_by_lever"]["market"] == pytest.approx(160 * document["cost_by_lever"]["market"])
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    items = summary_items(book)
+    assert items["currency"][0] == "EUR"
+    assert items["total annual cost"][1] == "EUR per year"
+    assert items["total annual cost in JPY"] == (pytest.approx(160 * document["objective"]), "at 160 JPY per EUR")
+    assert "unit: EUR per year" in header_comment(book["Flows"], "cost")
+    assert "unit: EUR per t" in header_comment(book["Input supply"], "unit_cost")
+    assert "investment_budget" not in items or "EUR" in str(items["investment_budget"][1])
+    assert "total annual cost: EUR 1.08 k; JPY 172.80 k at 160 JPY per EUR" in printed
+
+
+def test_without_a_currency_table_money_is_usd(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY})
+    out = solve_to(tmp_path, run_file(tmp_path, data), capsys)
+    assert json.loads((out / "summary.json").read_text())["currency"] == "USD"
+    assert "report_currency" not in json.loads((out / "summary.json").read_text())
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    assert summary_items(book)["currency"][0] == "USD"
+    assert "unit: USD per year" in header_comment(book["Costs"], "cost")
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([dict(currency="EUR"), dict(currency="USD")], "currency.csv:3:currency: a second currency"),
+    ([dict(currency="EUR", report_currency="JPY")], "currency.csv:2:fx_rate: is empty"),
+    ([dict(currency="EUR", fx_rate=2)], "currency.csv:2:report_currency: is empty"),
+    ([dict(currency="euro")], "currency.csv:2:currency: must be a three-letter ISO 4217 code"),
+    ([dict(currency="EUR", report_currency="JPY", fx_rate=0)], "currency.csv:2:fx_rate: must be more than 0"),
+])
+def test_a_currency_declaration_is_checked(tmp_path, capsys, rows, message):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY, "currency": rows})
+    assert main(["validate", str(run_file(tmp_path, data))]) == 2
+    assert message in capsys.readouterr().err
