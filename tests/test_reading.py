@@ -96,3 +96,25 @@ def test_a_currency_declaration_is_checked(tmp_path, capsys, rows, message):
     data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY, "currency": rows})
     assert main(["validate", str(run_file(tmp_path, data))]) == 2
     assert message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a pathway's total
+
+
+def test_a_pathway_summary_states_its_total_as_a_present_value(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY,
+                                             "targets": [dict(mineral="li", year=y, target_t=100) for y in (2030, 2031)],
+                                             "currency": [dict(currency="EUR", report_currency="JPY", fx_rate=160)]})
+    out = solve_to(tmp_path, run_file(tmp_path, data, "country_cap = 1.0\nstockpile_days = 0\ndiscount_rate = 0.1",
+                                      years="years = [2030, 2031]"), capsys)  # exit 0: verify reads the labels too
+    document = json.loads((out / "summary.json").read_text())
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    items = summary_items(book)
+    value, note = items["total cost, present value"]
+    assert value == pytest.approx(document["objective"]) == pytest.approx(1080 + 1080 / 1.1)
+    assert note == "EUR, 2030-2031 discounted to 2030"
+    assert items["total cost in JPY, present value"][0] == pytest.approx(160 * document["objective"])
+    assert "Cost by lever, present value" in items and "Annual cost by lever" not in items
+    labels = [str(label) for label in items] + [str(note) for _, note in items.values()]
+    assert not [text for text in labels if "per year" in text and ("total" in text or "EUR" in text)]
+    assert "total annual cost" not in items

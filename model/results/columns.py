@@ -326,3 +326,23 @@ def from_input(column) -> Column:
     else:
         kind = {schema.ID: ID, schema.TEXT: TEXT, schema.RATE: SHARE, schema.YEAR: YEAR, schema.BOOL: FLAG}[column.kind]
     return Column(column.name, kind, column.meaning, column.unit)
+
+
+# --------------------------------------------------------------------------- Summary labels read back
+
+# The Summary sheet's headline labels, which results.portfolio reads back: a pathway's objective is a
+# present value (every year discounted to the first), never a cost per year.
+LEVERS_SECTION = "Annual cost by lever"
+PATHWAY_LEVERS_SECTION = "Cost by lever, present value"
+
+
+def total_label(pathway: bool, elastic: bool = False, currency: str | None = None) -> str:
+    """"total annual cost", "total cost, present value" (a pathway), "... in JPY", "elastic ... (incl. penalty)"."""
+    label = ("elastic" if elastic else "total") + (" cost" if pathway else " annual cost")
+    label += f" in {currency}" if currency else ""
+    label += ", present value" if pathway else ""
+    return label + (" (incl. penalty)" if elastic else "")
+
+
+def levers_section(pathway: bool) -> str:
+    return PATHWAY_LEVERS_SECTION if pathway else LEVERS_SECTION

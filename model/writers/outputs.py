@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..inputs.currency import declared as declared_currency
+from ..results.columns import levers_section, total_label
 from ..results.optimality import run_warnings
 from ..results.tables import Results
 from .charts import analyst_charts, pathway_charts
@@ -165,6 +166,10 @@ def summary_rows(results: Results, manifest: dict) -> list:
     total = sum(costs.values())
     currency = declared_currency(results.inputs)
     objective = results.elastic_objective if infeasible else results.objective
+    years = sorted(int(y) for y in set(results.minerals["year"]))
+    pathway = len(years) > 1  # the objective is then a present value: every year discounted to the first
+    unit = (f"{currency.code}, {years[0]}-{years[-1]} discounted to {years[0]}" if pathway
+            else f"{currency.code} per year")
     rows: list = [
         Section(f"critmin results: {results.run_name}"),
         ("run", results.run_name, "text"),
@@ -173,9 +178,8 @@ def summary_rows(results: Results, manifest: dict) -> list:
         *[("WARNING", warning, "text") for warning in run_warnings(results)],
         ("planned year", results.year, "text"),
         ("currency", currency.code, "text", "of every amount of money in this workbook (the dataset's)"),
-        ("elastic annual cost (incl. penalty)" if infeasible else "total annual cost", objective, "money",
-         f"{currency.code} per year"),
-        *([(f"total annual cost in {currency.report}", currency.in_report(objective), "money",
+        (total_label(pathway, infeasible), objective, "money", unit),
+        *([(total_label(pathway, infeasible, currency.report), currency.in_report(objective), "money",
             currency.rate_text)] if currency.report else []),
         ("achieved MIP gap", results.mip_gap, "gap", "|incumbent - bound| / |incumbent|"),
         ("objective bound", results.bound, "money"),
@@ -188,7 +192,7 @@ def summary_rows(results: Results, manifest: dict) -> list:
         ("run file", manifest.get("run_file"), "text"),
         ("equity stakes taken", ", ".join(results.chosen_projects) or "none", "text"),
         ("recycling plants built", ", ".join(results.built_plants) or "none", "text"),
-        Section("Annual cost by lever"),
+        Section(levers_section(pathway)),
     ]
     rows += [(lever, cost, "money", cost / total if total else None) for lever, cost in costs.items()
              if cost or lever not in ("shortfall", "recourse")]
