@@ -64,6 +64,7 @@ def manifest(data, outcome, wall: dict) -> dict:
         "input_sha256": files,
         "data_hash": combined,
         "policy": policy,
+        **overrides_record(data.run),
         "solver": {"name": outcome.solver_name, "version": outcome.solver_version, "options": outcome.options,
                    "termination": outcome.strict.termination,
                    "elastic_termination": outcome.elastic.termination if outcome.elastic else None},
@@ -72,6 +73,25 @@ def manifest(data, outcome, wall: dict) -> dict:
                      "pandas": pandas.__version__, "openpyxl": openpyxl.__version__},
         "wall_seconds": wall,
     }
+
+
+def add_set_argument(parser) -> None:
+    """--set KEY=VALUE (repeatable) for the commands that solve or check one run: applied after the run file."""
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting or data override, applied after the run file's (repeatable): "
+                             "policy.country_cap=0.5, data.supply[mine_country=RUS].max_t=0, "
+                             "data.targets[mineral=lithium].target_t=*1.2")
+
+
+def overrides_record(run) -> dict:
+    """manifest.json's record of the settings and data overrides applied: ``overrides``, every ``set`` and
+    ``--set`` string in the order applied; ``settings``, the policy and demand values --set gave (dotted key ->
+    value), which ``critmin verify`` applies to the run file as it does a sweep point's."""
+    from ..inputs.overrides import is_data_key
+
+    given = {o.key: list(o.value) if isinstance(o.value, tuple) else o.value for o in run.overrides
+             if o.where == "--set" and not is_data_key(o.key) and o.key.split(".")[0] in ("policy", "demand")}
+    return {"overrides": [o.text for o in run.overrides], **({"settings": given} if given else {})}
 
 
 def write_checked(out: Path, data, results, document: dict, replaces=None):

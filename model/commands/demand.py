@@ -27,6 +27,7 @@ def add_parser(commands) -> None:
 
 def run(arguments) -> int:
     from ..inputs.demand import comparison, derive
+    from ..inputs.overrides import overridden
     from ..inputs.runfile import check_run_against_data, load_run
     from ..inputs.validate import load_dataset
     from .. import __version__
@@ -34,7 +35,7 @@ def run(arguments) -> int:
     from ..writers.staging import output_hashes, staged_outputs
 
     run_file = load_run(arguments.run)
-    dataset = load_dataset(run_file.data)
+    dataset = overridden(load_dataset(run_file.data), run_file)  # the run file's data overrides (set = [...])
     check_run_against_data(run_file, dataset)
     inputs = SimpleNamespace(run=run_file, dataset=dataset)
     out = arguments.out or default_out(arguments.run, run_file.name)

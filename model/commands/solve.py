@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_failed, check_out_folder, default_out, manifest, write_checked
+from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, add_set_argument, check_failed, check_out_folder, default_out,
+                     manifest, write_checked)
 
 
 def add_parser(commands) -> None:
@@ -14,6 +15,7 @@ def add_parser(commands) -> None:
     parser.add_argument("run", type=Path, help="run file (TOML)")
     parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
     parser.add_argument("--quiet", action="store_true", help="print only the status line")
+    add_set_argument(parser)
 
 
 def run(arguments) -> int:
@@ -26,7 +28,7 @@ def run(arguments) -> int:
     from ..writers.terminal import format_summary
 
     clock = time.perf_counter()
-    data = load(arguments.run)
+    data = load(arguments.run, settings=arguments.settings)
     out = arguments.out or default_out(arguments.run, data.run.name)
     check_out_folder(out, data, OUTPUT_FILES)
     wall = {"load": time.perf_counter() - clock}

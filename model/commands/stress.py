@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, Problem, UsageError
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_failed, check_out_folder, default_out, manifest, write_checked
+from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, add_set_argument, check_failed, check_out_folder, default_out,
+                     manifest, write_checked)
 
 
 def add_parser(commands) -> None:
@@ -29,6 +30,7 @@ def add_parser(commands) -> None:
                         help="add one scenario per foreign country: lost at both stages for the stockpile horizon")
     parser.add_argument("--portfolio", type=Path,
                         help="a folder written by 'critmin solve' for this run: stress that portfolio, do not re-solve")
+    add_set_argument(parser)
 
 
 def run(arguments) -> int:
@@ -42,7 +44,7 @@ def run(arguments) -> int:
     from ..writers.terminal import format_stress, format_summary
 
     clock = time.perf_counter()
-    data = load(arguments.run)
+    data = load(arguments.run, settings=arguments.settings)
     scenarios = scenarios_from_data(data) + (n_minus_1(data) if arguments.n_minus_1 else [])
     if not scenarios:
         raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1")

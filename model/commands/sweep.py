@@ -47,7 +47,9 @@ def add_parser(commands) -> None:
         "sweep", help="solve the cartesian product of settings; write sweep.xlsx, sweep.csv and a frontier plot",
         description="Each --set is SECTION.KEY=VALUES with VALUES a range START:STOP:STEP (both ends included), "
                     "a comma list (0,30,60,90) or TOML values; e.g. --set policy.country_cap=1.0:0.4:0.05. "
-                    "Per-mineral entries: --set policy.country_cap_by_mineral.dytb=0.5:1:0.1.")
+                    "Per-mineral entries: --set policy.country_cap_by_mineral.dytb=0.5:1:0.1. Data overrides: "
+                    "--set 'data.supply[mine_country=RUS].max_t=0,1000', factor ranges "
+                    "--set 'data.targets[mineral=lithium].target_t=*0.8:1.2:0.1'.")
     parser.add_argument("run", type=Path, help="run file (TOML)")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="SECTION.KEY=VALUES",
                         required=True, help="a setting to sweep (repeat for a grid)")
@@ -97,16 +99,17 @@ def solve_point(data, settings: dict) -> dict:
     """Solve one point: the run with ``settings`` applied; a JSON-ready record (results.sweep)."""
     from dataclasses import replace
 
+    from ..inputs.overrides import is_data_key
     from ..inputs.settings import with_settings
     from ..optimization.solve import NoSolutionError, solve
     from ..results.sweep import NO_SOLUTION, failed_record, fast_point_record
 
     start = time.perf_counter()
     run = with_settings(data.run, settings)
-    if any(key.startswith("demand.") for key in settings):
+    if any(key.startswith("demand.") or is_data_key(key) for key in settings):
         from ..inputs.data import prepare
 
-        point = prepare(data.dataset, run)  # the requirements themselves move: derive them again
+        point = prepare(data.dataset, run)  # the requirements or the data move: apply and derive them again
     else:
         point = replace(data, run=run)
     try:
@@ -170,6 +173,18 @@ def _check_settings(settings, data) -> None:
         raise InputError(problems)
 
 
+def _check_data_settings(settings, data) -> None:
+    """Every combination of the data overrides' values applies to the dataset (rows match, products keep
+    inside the limits, the cross-table rules hold) before anything is solved or written."""
+    from ..inputs.overrides import overridden
+    from ..inputs.runfile import check_run_against_data
+    from ..inputs.settings import with_settings
+
+    for combination in grid(settings):
+        run = with_settings(data.run, combination)
+        check_run_against_data(run, overridden(data.dataset, run))
+
+
 def _scheduler(arguments, run) -> str | None:
     from ..errors import UsageError
     from ..inputs.runfile import _parse_value
@@ -206,10 +221,10 @@ def _range_problem(text: str):
     import math
 
     from ..errors import Problem
-    from ..inputs.settings import MAX_POINTS
+    from ..inputs.settings import MAX_POINTS, split_setting
 
-    dotted, _, spec = text.partition("=")
-    pieces = spec.strip().split(":")
+    dotted, _, spec = split_setting(text)
+    pieces = spec.removeprefix("*").split(":")  # a factor range *START:STOP:STEP counts the same
     if len(pieces) != 3:
         return None
     try:
@@ -233,8 +248,9 @@ def run(arguments) -> int:
     from ..errors import InputError
     from ..inputs.data import load
     from ..errors import Problem
+    from ..inputs.overrides import is_data_key
     from ..inputs.runfile import check_run_against_data
-    from ..inputs.settings import MAX_POINTS, parse_setting, with_settings
+    from ..inputs.settings import MAX_POINTS, parse_setting, split_setting, with_settings
     from ..writers.sweep import SWEEP_FILES
 
     started = time.perf_counter()
@@ -249,8 +265,8 @@ def run(arguments) -> int:
         except InputError as error:
             problems += error.problems
         except (OverflowError, ValueError, MemoryError) as error:  # values no check above foresaw
-            problems.append(Problem("--set", None, text.partition("=")[0].strip() or None,
-                                    f"cannot read these values ({error})", text.partition("=")[2].strip()))
+            dotted, _, spec = split_setting(text)
+            problems.append(Problem("--set", None, dotted or None, f"cannot read these values ({error})", spec))
     keys = [s.key for s in settings]
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         problems.append(Problem("--set", None, key, "set more than once"))
@@ -271,8 +287,10 @@ def run(arguments) -> int:
     # One thread per point: points run side by side, and HiGHS fixes its thread pool per process.
     data = replace(data, run=replace(data.run, solver=replace(data.run.solver, threads=1)))
     points = grid(settings)
+    _check_data_settings([s for s in settings if is_data_key(s.key)], data)
     for point in points:
-        check_run_against_data(with_settings(data.run, point), data.dataset)
+        check_run_against_data(with_settings(data.run, {k: v for k, v in point.items() if not is_data_key(k)}),
+                               data.dataset)
     out = arguments.out or default_out(arguments.run, data.run.name)
     check_out_folder(out, data, SWEEP_FILES, folders=(POINTS_FOLDER,))
     scheduler = _scheduler(arguments, data.run)
@@ -460,6 +478,7 @@ def _finish(arguments, data, settings, keyed, records, out, files, inputs_hash, 
         "input_sha256": files,
         "data_hash": inputs_hash,
         "settings": {s.key: list(s.values) for s in settings},
+        "overrides": [o.text for o in data.run.overrides],  # the run file's set, applied to every point
         "points": len(keyed),
         "solved_now": solved,
         "reused": len(keyed) - solved,

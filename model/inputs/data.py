@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from .overrides import overridden
 from .runfile import STAGES, Run, check_run_against_data, load_run
 from .schema import MINERALS, TABLES_BY_NAME, YEAR
 from .validate import Dataset, load_dataset
@@ -255,7 +256,11 @@ class ModelData:
 
 
 def prepare(dataset: Dataset, run: Run) -> ModelData:
-    """Build the sorted parameter dictionaries for a validated dataset and run."""
+    """Build the sorted parameter dictionaries for a validated dataset and run.
+
+    The run's data overrides (``set`` and ``--set``: inputs/overrides.py) apply first, to the validated
+    tables, and the rules that span rows and tables are checked again on the result."""
+    dataset = overridden(dataset, run)
     check_run_against_data(run, dataset)
     frame = dataset.tables
 
@@ -329,8 +334,13 @@ def _blank_to_none(value, year: bool = False):
     return int(value) if year else value
 
 
-def load(run_path: Path, dataset_override: Path | None = None) -> ModelData:
-    """Read, validate and prepare a run file and its dataset."""
+def load(run_path: Path, dataset_override: Path | None = None, settings=()) -> ModelData:
+    """Read, validate and prepare a run file and its dataset; ``settings``: --set strings (one value each,
+    settings or data overrides), applied after the run file's own ``set``."""
     run = load_run(run_path)
+    if settings:
+        from .settings import parse_overrides, with_overrides
+
+        run = with_overrides(run, parse_overrides(settings))
     dataset = load_dataset(dataset_override or run.data)
     return prepare(dataset, run)

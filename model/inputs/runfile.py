@@ -34,7 +34,8 @@ STOCKPILE_MODES = ("rule", "stochastic")
 class Key:
     """One run-file key as the key tables list it; for the sections it is derived from a dataclass field."""
 
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years", "ids"
+    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years", "ids",
+    #            "settings"
     default: object
     meaning: str
     limit: Limit | None = None  # the magnitudes the solver resolves (schema.limit), for numbers
@@ -65,6 +66,9 @@ RUN_KEYS = {
     "description": Key("text", "", "free text"),
     "targets": Key("targets", "table", '"table": requirements from the targets table; "derived": computed from '
                                        "demand_drivers, chemistry_mix, battery_chemistries and magnet_content"),
+    "set": Key("settings", (), "settings and data overrides applied after the sections, one value each as --set "
+                               'takes them, e.g. ["data.supply[mine_country=RUS].max_t=0", "policy.country_cap=0.5"]; '
+                               "put it above the first [section]"),
 }
 
 
@@ -162,6 +166,9 @@ class Run:
     targets: str = "table"  # or "derived"
     sweep: SweepOptions = field(default_factory=SweepOptions)
     demand: DemandOptions = field(default_factory=DemandOptions)
+    # the settings and data overrides applied, in order: the run file's `set`, then --set (settings.Override);
+    # data overrides apply to the dataset in data.prepare
+    overrides: tuple = ()
 
     @property
     def year(self) -> int:
@@ -250,10 +257,19 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
             if wrong:
                 problem(section, key, wrong, value)
             sections[section][key] = parsed
+    overrides = []
+    if values.get("set"):
+        from .settings import parse_overrides
+
+        lines = _lines_of_entries(text, values["set"])
+        try:
+            overrides = parse_overrides(values["set"], path.name, lines)
+        except InputError as error:
+            problems += error.problems
     if problems:
         raise InputError(problems)
     name = str(values["name"])
-    return Run(
+    run = Run(
         path=path,
         name=name,
         data=(path.parent / str(values["data"])).resolve(),
@@ -265,6 +281,24 @@ def parse_run(document: dict, path: Path, text: str = "") -> Run:
         sweep=section_options("sweep", sections["sweep"]),
         demand=section_options("demand", sections["demand"]),
     )
+    if overrides:
+        from .settings import with_overrides
+
+        run = with_overrides(run, overrides)
+    return run
+
+
+def _lines_of_entries(text: str, entries) -> list[int | None]:
+    """The line of each entry of the top-level ``set`` array: the first line from ``set =`` on that holds it."""
+    first = _line_of(text, None, "set")
+    lines = text.splitlines()
+    found = []
+    for entry in entries:
+        at = first
+        if first is not None:
+            at = next((n for n in range(first, len(lines) + 1) if entry in lines[n - 1]), first)
+        found.append(at)
+    return found
 
 
 def _unknown(key: str, keys: dict) -> str:
@@ -311,6 +345,10 @@ def _parse_value(kind: str, value, limit: Limit | None = None) -> tuple[object, 
 
 
 def _parse_kind(kind: str, value) -> tuple[object, str | None]:
+    if kind == "settings":
+        ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+        return (tuple(value), None) if ok else (None, 'must be a list of settings as --set takes them, e.g. '
+                                                      '["data.supply[mine_country=RUS].max_t=0"]')
     if kind == "ids":
         ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
         return (tuple(sorted(set(value))), None) if ok else (None, 'must be a list of ids, e.g. ["caremag"]')
@@ -391,8 +429,7 @@ def check_run_against_data(run: Run, dataset) -> None:
     for key in ("min_recycling_share", "country_cap_by_mineral"):
         for mineral in getattr(run.policy, key):
             if mineral not in minerals:
-                problems.append(Problem(run.path.name, _line_of(text, "policy", key), f"policy.{key}",
-                                        "unknown mineral", mineral))
+                problems.append(Problem(*_origin(run, text, "policy", key, mineral), "unknown mineral", mineral))
     problems += _check_choices(run, dataset, text)
     if problems:
         raise InputError(problems)
@@ -410,6 +447,17 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _origin(run: Run, text: str, section: str, key: str, entry=None) -> tuple[str, int | None, str]:
+    """Where a setting (or one ``entry`` of it) was given: the last override that sets it, else the run file's
+    line: (where, line, dotted key) for a Problem."""
+    for override in reversed(run.overrides):
+        whole = override.key == f"{section}.{key}" and (
+            entry is None or not isinstance(override.value, (dict, list, tuple)) or entry in override.value)
+        if whole or (entry is not None and override.key == f"{section}.{key}.{entry}"):
+            return override.where, override.line, override.key
+    return run.path.name, _line_of(text, section, key), f"{section}.{key}"
+
+
 def _check_choices(run: Run, dataset, text: str) -> list[Problem]:
     """force_projects / exclude_projects name projects or plants of the dataset, not both lists at once;
     a committed one cannot be excluded, and a forced one must be available by the last planned year."""
@@ -422,26 +470,24 @@ def _check_choices(run: Run, dataset, text: str) -> list[Problem]:
                     for k, a in zip(plants["plant"], plants["available_from"])}}
     both = set(run.policy.force_projects) & set(run.policy.exclude_projects)
     for key in ("force_projects", "exclude_projects"):
-        line = _line_of(text, "policy", key)
         for name in getattr(run.policy, key):
+            where = _origin(run, text, "policy", key, name)
             if name not in committed:
-                problems.append(Problem(run.path.name, line, f"policy.{key}", "not a project or recycling plant "
-                                        "of the dataset", name))
+                problems.append(Problem(*where, "not a project or recycling plant of the dataset", name))
             elif key == "exclude_projects" and committed[name]:
-                problems.append(Problem(run.path.name, line, f"policy.{key}", "is committed (signed) and cannot "
-                                        "be excluded; set committed = false in the data to test that", name))
+                problems.append(Problem(*where, "is committed (signed) and cannot be excluded; set committed = "
+                                        "false in the data to test that", name))
             elif key == "force_projects" and int(available[name]) > max(run.years):
-                problems.append(Problem(run.path.name, line, f"policy.{key}",
-                                        f"is available only from {int(available[name])}, after the last planned "
-                                        f"year {max(run.years)}", name))
+                problems.append(Problem(*where, f"is available only from {int(available[name])}, after the last "
+                                        f"planned year {max(run.years)}", name))
             elif name in both and key == "exclude_projects":
-                problems.append(Problem(run.path.name, line, f"policy.{key}", "is also in force_projects", name))
+                problems.append(Problem(*where, "is also in force_projects", name))
     budget = run.policy.investment_budget
     capex = {**dict(zip(projects["project"], projects["capex"])), **dict(zip(plants["plant"], plants["capex"]))}
     forced = [n for n in run.policy.force_projects if n in committed and not committed[n]]
     if budget is not None and sum(capex[n] for n in forced) > budget:
         # the budget has no elastic slack: refuse here rather than end without a diagnosis
-        problems.append(Problem(run.path.name, _line_of(text, "policy", "force_projects"), "policy.force_projects",
+        problems.append(Problem(*_origin(run, text, "policy", "force_projects"),
                                 f"the forced capex ({sum(capex[n] for n in forced):,.0f}) exceeds "
                                 f"policy.investment_budget ({budget:,.0f})", ", ".join(forced)))
     return problems
@@ -455,6 +501,7 @@ KIND_TEXT = {
     "stages": 'list drawn from ["mine", "refine"]', "fractions": "table of shares, e.g. { lithium = 0.05 }",
     "ally": "{ mine = share, refine = share }", "mode": '"rule" or "stochastic"', "targets": '"table" or "derived"',
     "ids": 'list of ids, e.g. ["caremag"]', "address": "tcp://HOST:PORT",
+    "settings": "list of --set strings",
 }
 
 

@@ -40,6 +40,7 @@ class Dataset:
     tables: dict[str, pd.DataFrame]
     rows: dict[str, list[int]]
     where: dict[str, str]
+    overrides: tuple = ()  # the data overrides applied to the tables as read (settings.Override, in order)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -80,13 +81,19 @@ def load_dataset(path: Path) -> Dataset:
     # reported at once; tables that could not be read are left out.
     dataset = Dataset(Path(path), tables, rows, where)
     bad_cells = {(p.where, p.row, p.column) for p in problems if p.row is not None and p.column is not None}
-    later = _check_keys_and_references(dataset, unreadable) + _check_rules(dataset, unreadable) + _check_spans(dataset)
+    later = table_rules(dataset, unreadable)
     # A bad cell is missing to the later checks; one that reads a missing cell as
     # blank would report it twice, so a cell already reported is not reported again.
     problems += [p for p in later if (p.where, p.row, p.column) not in bad_cells]
     if problems:
         raise InputError(problems)
     return Dataset(Path(path), tables, rows, where)
+
+
+def table_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[Problem]:
+    """The checks that span cells, rows and tables: unique keys and references, the cross-row rules (one
+    home, min_t <= max_t, ...) and the tonnage span.  Also run on a dataset that overrides changed."""
+    return _check_keys_and_references(dataset, unreadable) + _check_rules(dataset, unreadable) + _check_spans(dataset)
 
 
 def _empty_frame(table: Table) -> pd.DataFrame:
