@@ -249,13 +249,17 @@ def _bad_out(kind: str, command: str, tmp: Path, stack) -> tuple[Path, str]:
         out.mkdir()
         (out / "sweep-points").write_text("not a folder")
         return out, f"{out / 'sweep-points'}: is a file"
+    if kind == "points-folder-read-only":
+        out = tmp / "out"
+        out.mkdir()
+        return out, f"{_read_only(out / 'sweep-points', stack)}: cannot write here"
     raise AssertionError(kind)
 
 
 BAD_OUT_KINDS = ["file", "under-file", "deep-under-file", "broken-link", "under-broken-link", "read-only-parent",
                  "read-only", "nul", "long-name", "long-path", "proc", "dev-null", "output-is-folder"]
-BAD_OUT_CASES = [(command, kind) for command in COMMANDS for kind in BAD_OUT_KINDS] + [("sweep",
-                                                                                         "points-folder-is-a-file")]
+BAD_OUT_CASES = [(command, kind) for command in COMMANDS for kind in BAD_OUT_KINDS] + [
+    ("sweep", "points-folder-is-a-file"), ("sweep", "points-folder-read-only")]
 
 
 @pytest.mark.parametrize("command, kind", BAD_OUT_CASES, ids=[f"{c}-{k}" for c, k in BAD_OUT_CASES])

@@ -138,10 +138,13 @@ def check_writable(out, files=(), folders=(), what: str = "--out") -> None:
             if os.path.lexists(path / name) and not (path / name).is_dir():
                 raise UsageError(f"{path / name}: is a file; critmin keeps a folder of that name here; move it or "
                                  f"choose another {what}")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".critmin-probe-", dir=existing))
-    except OSError as error:
-        raise UsageError(f"{existing}: cannot write here ({error.strerror or error}); choose another {what}") from None
+    probes = [existing] + [path / name for name in folders if existing == path and (path / name).is_dir()]
+    for folder in probes:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".critmin-probe-", dir=folder))
+        except OSError as error:
+            raise UsageError(f"{folder}: cannot write here ({error.strerror or error}); choose another {what}") \
+                from None
 
 
 # --------------------------------------------------------------------------- the lock
