@@ -118,3 +118,64 @@ def test_a_pathway_summary_states_its_total_as_a_present_value(tmp_path, capsys)
     labels = [str(label) for label in items] + [str(note) for _, note in items.values()]
     assert not [text for text in labels if "per year" in text and ("total" in text or "EUR" in text)]
     assert "total annual cost" not in items
+
+
+# --------------------------------------------------------------------------- new and committed, what binds
+
+# A committed stake "old" (take-or-pay on all of its offtake, dearer than the market), a new stake "new1"
+# the budget pays for and "new2" it does not: China is at the 60 % cap at both stages.
+ASSETS = {
+    "supply": [route("li-CHN-CHN", 10, 100), route("li-AUS-CHN", 12, 100), route("li-AUS-JPN", 15, 100)],
+    "projects": [dict(project=p, name=p.upper(), mine_country="AUS", refine_country="JPN", capex=capex,
+                      life_years=10, available_from=2020, committed=committed)
+                 for p, capex, committed in (("old", 50, "true"), ("new1", 100, "false"), ("new2", 100, "false"))],
+    "project_offtake": [dict(project="old", mineral="li", offtake_t=10, unit_cost=20, min_take=1.0),
+                        dict(project="new1", mineral="li", offtake_t=30, unit_cost=5, min_take=0),
+                        dict(project="new2", mineral="li", offtake_t=20, unit_cost=5, min_take=0)],
+}
+ASSET_POLICY = "country_cap = 0.6\nstockpile_days = 30\ninvestment_budget = 100\ndiscount_rate = 0.0"
+
+
+def summary_block(sheet, title_start: str) -> list[dict]:
+    """The rows of the Summary block whose title starts with ``title_start``."""
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(rows) if isinstance(row[0], str) and row[0].startswith(title_start))
+    header = [c for c in rows[start + 1] if c is not None]
+    block = []
+    for row in rows[start + 2:]:
+        if row[0] is None:
+            break
+        block.append(dict(zip(header, row)))
+    return block
+
+
+def test_the_summary_separates_new_stakes_from_committed_ones_and_lists_what_binds(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, **ASSETS})
+    out = solve_to(tmp_path, run_file(tmp_path, data, ASSET_POLICY), capsys)
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    items = summary_items(book)
+    assert items["equity stakes taken"][0] == "new1, old"  # every stake held, as summary.json lists them
+    assert items["new equity stakes"] == ("new1", "capex charged: USD 100")
+    assert items["committed equity stakes"] == ("old", "already held: capex sunk")
+    assert items["new recycling plants"][0] == items["committed recycling plants"][0] == "none"
+    binds = {(r["limit"], r["where"]): r for r in summary_block(book["Summary"], "What binds (2030")}
+    assert set(binds) == {("country cap", "mine CHN"), ("country cap", "refine CHN"),
+                          ("investment budget", "capex of new stakes and plants"), ("take-or-pay floor", "old"),
+                          ("stockpile rule", "30 days of the largest exposure")}
+    assert binds["country cap", "mine CHN"]["level"] == pytest.approx(0.6)
+    assert binds["country cap", "mine CHN"]["unit"] == "share of requirement"
+    budget = binds["investment budget", "capex of new stakes and plants"]
+    assert (budget["level"], budget["bound"], budget["unit"]) == (100, 100, "USD")
+    assert binds["take-or-pay floor", "old"]["level"] == pytest.approx(10)
+    assert binds["stockpile rule", "30 days of the largest exposure"]["bound"] == pytest.approx(60 * 30 / 365)
+    sheet = book["What binds"]
+    assert [c.value for c in sheet[2]] == ["year", "limit", "mineral", "where", "level", "bound", "unit"]
+    assert sheet.max_row - 2 == len(binds)
+
+
+def test_without_a_binding_limit_the_summary_says_so(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": [route("li-CHN-CHN", 10, 60),
+                                                                        route("li-AUS-AUS", 12, 80)]})
+    out = solve_to(tmp_path, run_file(tmp_path, data, "country_cap = 0.9\nstockpile_days = 0"), capsys)
+    items = summary_items(openpyxl.load_workbook(out / "results.xlsx"))
+    assert items["nothing"][0] == "no policy limit is at its bound"

@@ -263,6 +263,17 @@ RELAXED = Table("relaxed", "Every limit the elastic re-solve relaxed.", (
     Column("bound_t", TONNES, "the limit's bound", "t per year"),
 ), sheets=("Relaxed limits",))
 
+BINDING = Table("binding", "Every policy limit at its bound, per planned year (results.binding).", (
+    YEAR_COLUMN,
+    Column("limit", TEXT, "the limit: country cap, any-stage cap, conflict-affected share, investment budget, "
+                          "ally, recycling or stockpile floor, stockpile rule, stock build limit, take-or-pay"),
+    MINERAL.renamed("mineral", "mineral id (empty: the budget)"),
+    Column("where", TEXT, "which row of the limit (stage and country, project)"),
+    Column("level", NUMBER, "where the portfolio stands", "see unit"),
+    Column("bound", NUMBER, "the limit's bound", "see unit"),
+    Column("unit", TEXT, "the unit of level and bound"),
+), sheets=("What binds",))
+
 # --------------------------------------------------------------------------- the sweep table
 
 # sweep.csv and sweep.xlsx: the swept settings (named as swept), then these; per mineral m the
@@ -284,7 +295,7 @@ SWEEP_MINERAL = (
 )
 
 TABLES: tuple[Table, ...] = (FLOWS, SHARES, MINERALS, PROJECTS, RECYCLING, PLANTS, COSTS, STOCKPILE, TIMELINE,
-                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED)
+                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING)
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 BY_SHEET = {sheet: table for table in TABLES for sheet in table.sheets}
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..inputs.currency import Currency
 from ..inputs.currency import declared as declared_currency
+from ..results.binding import binding_limits
 from ..results.columns import levers_section, total_label
 from ..results.optimality import run_warnings
 from ..results.tables import Results
@@ -192,8 +194,16 @@ def summary_rows(results: Results, manifest: dict) -> list:
         ("run file", manifest.get("run_file"), "text"),
         ("equity stakes taken", ", ".join(results.chosen_projects) or "none", "text"),
         ("recycling plants built", ", ".join(results.built_plants) or "none", "text"),
-        Section(levers_section(pathway)),
+        *portfolio_rows(results, currency, pathway),
     ]
+    if not infeasible:  # an infeasible run's Diagnosis says what binds in the elastic re-solve
+        binding = binding_limits(results, manifest.get("policy", {}))
+        binding = binding[binding["year"] == results.year].drop(columns="year").reset_index(drop=True)
+        binding["unit"] = [currency.unit(unit) for unit in binding["unit"]]
+        title = f"What binds ({results.year}; every year on the What binds sheet)"
+        rows += ([Block(title, binding, table="binding")] if len(binding) else
+                 [Section(title), ("nothing", "no policy limit is at its bound", "text")])
+    rows += [Section(levers_section(pathway))]
     rows += [(lever, cost, "money", cost / total if total else None) for lever, cost in costs.items()
              if cost or lever not in ("shortfall", "recourse")]
     rows.append(("total", total, "money", 1.0 if total else None))
@@ -208,6 +218,24 @@ def summary_rows(results: Results, manifest: dict) -> list:
                            "largest_refine_country") if c in glance.columns]
     rows.append(Block(f"Minerals at a glance ({results.year}; shares of the annual requirement)",
                       glance[columns].reset_index(drop=True), table="minerals"))
+    return rows
+
+
+def portfolio_rows(results: Results, currency: Currency, pathway: bool) -> list:
+    """The Summary's stakes and plants, new (chosen by this run: capex charged) apart from committed ones
+    (already held: capex sunk)."""
+    rows: list = [Section("New and committed assets")]
+    for noun, frame, key, flag in (("equity stakes", results.projects, "project", "chosen"),
+                                   ("recycling plants", results.plants, "plant", "built")):
+        held = frame[frame[flag].astype(bool)]
+        sunk = held["committed"].astype(bool)
+        new, committed = held[~sunk], held[sunk]
+        names = [f"{name} ({int(year)})" if pathway else str(name) for name, year in zip(new[key], new["start_year"])]
+        charged = float(new["capex_charged"].sum())
+        rows.append((f"new {noun}", ", ".join(names) or "none", "text",
+                     f"capex charged: {currency.code} {charged:,.0f}" if names else None))
+        rows.append((f"committed {noun}", ", ".join(str(n) for n in committed[key]) or "none", "text",
+                     "already held: capex sunk" if len(committed) else None))
     return rows
 
 
@@ -234,6 +262,8 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
         tables["Marginal values"] = results.marginal_values
     if results.forced_in is not None and not results.forced_in.empty:
         tables["Forced-in costs"] = results.forced_in
+    if results.status != "infeasible":
+        tables["What binds"] = binding_limits(results, manifest.get("policy", {}))
     policy = manifest.get("policy", {})
     caps = {m: (policy.get("country_cap_by_mineral") or {}).get(m, policy.get("country_cap"))
             for m in results.minerals["mineral"]}
