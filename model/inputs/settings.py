@@ -11,7 +11,7 @@ loader reads them, or factors (``*1.2``, ``*0.8:1.2:0.1``).  ``solve``,
 ``stress``, ``validate`` and a run file's ``set = [...]`` take one value per
 setting (``parse_overrides``).  Every value goes through the same
 ``_parse_value`` as the run file, with the kind and limit its dataclass field
-declares (``runfile.SECTION_OPTIONS``), or through the loader's cell parser;
+declares (``keys.SECTION_OPTIONS``), or through the loader's cell parser;
 a problem is reported against ``--set`` or the run file's line.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import InputError, Problem
 from . import overrides as data_overrides
-from .runfile import SECTION_OPTIONS, SECTIONS, Run, _parse_value, _unknown, coerce
+from .keys import SECTION_OPTIONS, SECTIONS, Run, _parse_value, _unknown, coerce
 
 # What `critmin sweep` may vary: every policy, solver and demand key but those a field marks fixed
 # (solver.threads: one thread per point, HiGHS fixes its thread pool per process), and data overrides.
