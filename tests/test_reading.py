@@ -179,3 +179,39 @@ def test_without_a_binding_limit_the_summary_says_so(tmp_path, capsys):
     out = solve_to(tmp_path, run_file(tmp_path, data, "country_cap = 0.9\nstockpile_days = 0"), capsys)
     items = summary_items(openpyxl.load_workbook(out / "results.xlsx"))
     assert items["nothing"][0] == "no policy limit is at its bound"
+
+
+# --------------------------------------------------------------------------- a country's colour
+
+
+def series_colours(book, chart_index: int) -> dict[str, str]:
+    """Series name -> fill of one chart on the Charts sheet (names read from the cells the series refer to)."""
+    chart = book["Charts"]._charts[chart_index]
+    found = {}
+    for series in chart.series:
+        sheet, cell = series.tx.strRef.f.replace("$", "").rsplit("!", 1)
+        fill = series.graphicalProperties.solidFill
+        found[book[sheet.strip("'")][cell].value] = fill if isinstance(fill, str) else str(fill.srgbClr)
+    return found
+
+
+def test_each_country_keeps_one_colour_across_charts_and_runs(tmp_path, capsys):
+    from critmin.writers.style import OTHER_COLOUR, country_colour
+
+    # China the largest supplier in one run, Australia in the other: the colours must not follow the rank
+    cheap_china = write_dataset(tmp_path / "a", {**BASE_TABLES, "supply": [
+        route("li-CHN-CHN", 10, 60), route("li-AUS-AUS", 12, 30), route("li-CHL-CHL", 13, 100)]})
+    cheap_australia = write_dataset(tmp_path / "b", {**BASE_TABLES, "supply": [
+        route("li-AUS-AUS", 10, 60), route("li-CHL-CHL", 12, 30), route("li-CHN-CHN", 13, 100)]})
+    colours = []
+    for name, data in (("a", cheap_china), ("b", cheap_australia)):
+        out = solve_to(tmp_path, run_file(tmp_path, data, name=name), capsys)
+        book = openpyxl.load_workbook(out / "results.xlsx")
+        mine, refine = series_colours(book, 0), series_colours(book, 1)
+        assert mine == refine  # the same country, the same colour in both stacks
+        colours.append(mine)
+    first, second = colours
+    assert set(first) == set(second) == {"CHN", "AUS", "CHL"}
+    assert first == second == {c: country_colour(c) for c in ("CHN", "AUS", "CHL")}
+    assert len(set(first.values())) == 3 and OTHER_COLOUR not in first.values()
+    assert country_colour("CHN") == "D62728" and country_colour("XKX") == country_colour("xkx")  # any code

@@ -37,8 +37,7 @@ def analyst_charts(minerals: pd.DataFrame, flows: pd.DataFrame, caps: dict[str, 
             weight[c] = weight.get(c, 0.0) + share
     ranked = sorted(weight, key=lambda c: (-weight[c], c))
     top = ranked[:TOP_COUNTRIES] if len(ranked) > TOP_COUNTRIES + 1 else ranked
-    colours = {c: style.PALETTE[i % len(style.PALETTE)] for i, c in enumerate(top)}
-    colours["other"] = style.OTHER_COLOUR
+    colours = {c: style.country_colour(c) for c in top + ["other"]}  # a country's colour in every run
     charts = []
     for stage, word in (("mine", "mining"), ("refine", "refining")):
         rows = []

@@ -381,7 +381,7 @@ def bar_chart(chart: Chart, data_sheet, header: int, last: int):
             continue
         bars.add_data(Reference(data_sheet, min_col=j, min_row=header, max_row=last), titles_from_data=True)
     bars.set_categories(categories)
-    colours = iter(style.PALETTE)
+    colours = iter(style.SERIES)
     for series, name in zip(bars.series, [c for c in frame.columns[1:] if c not in chart.lines]):
         colour = chart.colours.get(name) or next(colours, style.OTHER_COLOUR)
         series.graphicalProperties.solidFill = colour

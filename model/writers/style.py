@@ -9,6 +9,7 @@ never from its name.
 from __future__ import annotations
 
 import math
+import zlib
 
 from openpyxl.styles import Border, Font, PatternFill, Side
 
@@ -51,9 +52,29 @@ LEVER_COLOURS = {"market": "1F77B4", "equity": "FF7F0E", "recycling": "2CA02C", 
                  "recourse": "D62728"}
 STAGE_COLOURS = {"mine": "8C564B", "refine": "1F77B4"}
 
-# Countries in the stacked charts, largest first.
-PALETTE = ("1F77B4", "D62728", "2CA02C", "FF7F0E", "9467BD", "8C564B", "E377C2", "17BECF", "BCBD22", "393B79",
-           "AD494A", "6B6ECF", "8CA252", "E7BA52")
+# One colour per country, the same in every chart of every run (never by rank, which changes with the
+# data): the countries that matter for critical minerals have their own, all distinct; any other code
+# gets one of ``COUNTRY_SPARE`` by a checksum of the code (stable across runs and Python versions).
+COUNTRY_COLOURS = {
+    "CHN": "D62728", "AUS": "1F77B4", "CHL": "2CA02C", "COD": "FF7F0E", "IDN": "9467BD", "PHL": "8C564B",
+    "ARG": "17BECF", "ZAF": "E377C2", "GAB": "BCBD22", "RUS": "393B79", "CAN": "AD494A", "USA": "6B6ECF",
+    "BRA": "8CA252", "JPN": "E7BA52", "KOR": "843C39", "FIN": "3182BD", "NOR": "637939", "BEL": "7B4173",
+    "MMR": "E6550D", "MDG": "31A354", "MOZ": "756BB1", "NCL": "636363", "IND": "FD8D3C", "GHA": "74C476",
+    "ZWE": "9E9AC8", "TZA": "FDAE6B", "CUB": "A1D99B", "MAR": "BCBDDC", "MYS": "D6616B", "VNM": "CEDB9C",
+    "DEU": "5254A3", "FRA": "B5CF6B", "EST": "CE6DBD", "GBR": "DE9ED6", "ESP": "E7969C", "PER": "BD9E39",
+    "MEX": "8C6D31", "TUR": "E7CB94", "KAZ": "9C9EDE", "MNG": "C49C94", "BOL": "F7B6D2", "ZMB": "DBDB8D",
+    "UKR": "9EDAE5", "SWE": "AEC7E8", "NLD": "FFBB78", "THA": "98DF8A", "PNG": "FF9896", "NAM": "C5B0D5",
+}
+COUNTRY_SPARE = ("1B9E77", "D95F02", "7570B3", "E7298A", "66A61E", "E6AB02", "A6761D", "1F78B4", "33A02C",
+                 "FB9A99", "E31A1C", "FDBF6F", "CAB2D6", "6A3D9A", "B15928", "8DD3C7", "BEBADA", "FB8072")
+
+
+def country_colour(code: str) -> str:
+    """The colour of a country (ISO alpha-3 code) in every chart of every run; grey for "other"."""
+    if code == "other":
+        return OTHER_COLOUR
+    key = str(code).upper()
+    return COUNTRY_COLOURS.get(key) or COUNTRY_SPARE[zlib.crc32(key.encode()) % len(COUNTRY_SPARE)]
 
 
 # --------------------------------------------------------------------------- number formats
