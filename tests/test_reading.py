@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from shutil import which as shutil_which
 
 import openpyxl
 import pytest
@@ -215,3 +216,66 @@ def test_each_country_keeps_one_colour_across_charts_and_runs(tmp_path, capsys):
     assert first == second == {c: country_colour(c) for c in ("CHN", "AUS", "CHL")}
     assert len(set(first.values())) == 3 and OTHER_COLOUR not in first.values()
     assert country_colour("CHN") == "D62728" and country_colour("XKX") == country_colour("xkx")  # any code
+
+
+# --------------------------------------------------------------------------- the sweep's labels
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SWEEP_KEYS = ("data.targets[mineral=li].target_t=*0.8,*1.2", "data.supply[option=li-CHN-CHN].max_t=50,100",
+              "data.supply[option=li-AUS-CHN].max_t=80,100")
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A sweep of data overrides on the tiny fixture: the requirement (first, the x axis) and two routes'
+    maxima (the legend: both name the column max_t)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("sweep")
+    shutil.copytree(FIXTURES / "tiny", folder / "tiny")
+    shutil.copy(FIXTURES / "tiny.toml", folder / "tiny.toml")
+    argv = ["sweep", str(folder / "tiny.toml"), "--out", str(folder / "out"), "--quiet", "--workers", "1"]
+    for key in SWEEP_KEYS:
+        argv += ["--set", key]
+    assert main(argv) == 0
+    return folder / "out"
+
+
+def chart_labels(chart) -> list[tuple[str, str]]:
+    """Each series' (cell reference, cached name)."""
+    return [(s.tx.strRef.f, s.tx.strRef.strCache.pt[0].v) for s in chart.series]
+
+
+def test_the_sweep_legend_and_the_targets_chart_keep_their_labels(swept):
+    book = openpyxl.load_workbook(swept / "sweep.xlsx")
+    frontier = book["Frontier"]
+    names = [c.value for c in frontier[1]][1:]
+    # each legend entry names both routes' settings: never two entries called "max_t = 50, max_t = 80"
+    assert names == [f"supply[option=li-CHN-CHN].max_t = {a}, supply[option=li-AUS-CHN].max_t = {b}"
+                     for a in (50, 100) for b in (80, 100)]
+    (chart,) = frontier._charts
+    labels = chart_labels(chart)
+    assert [name for _, name in labels] == names  # cached with the chart: shown even before a recalculation
+    assert [ref for ref, _ in labels] == [f"'Frontier'!{col}1" for col in "BCDE"]
+    assert chart.legend is not None and chart.x_axis.title is not None and chart.y_axis.title is not None
+    targets = book["Targets"]
+    assert [c.value for c in targets[1]] == ["data.targets[mineral=li].target_t", "li"]
+    assert [targets.cell(r, 1).value for r in (2, 3)] == ["*0.8", "*1.2"]
+    assert [targets.cell(r, 2).value for r in (2, 3)] == [pytest.approx(0.08), pytest.approx(0.12)]  # kt
+    (chart,) = targets._charts
+    assert chart_labels(chart) == [("'Targets'!B1", "li")]
+    assert chart.legend is not None
+
+
+@pytest.mark.skipif(not (shutil_which("soffice") or shutil_which("libreoffice")) or not shutil_which("pdftotext"),
+                    reason="LibreOffice (soffice) and pdftotext not installed: the render check needs them")
+def test_libreoffice_draws_the_sweep_legend_and_the_targets_chart_labels(swept, tmp_path):
+    import subprocess
+
+    from test_libreoffice import convert
+
+    pdf = convert(tmp_path, "pdf", swept / "sweep.xlsx")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf / "sweep.pdf"), "-"], capture_output=True, text=True,
+                          timeout=60).stdout
+    for words in ("li-CHN-CHN", "li-AUS-CHN", "Requirement per mineral", "target (thousand t a year)"):
+        assert words in text, words

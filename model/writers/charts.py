@@ -96,10 +96,19 @@ def frontier(table: pd.DataFrame, keys: list[str]) -> tuple[list, list[str], dic
     groups = table.groupby(others, sort=False, dropna=False) if others else [((), table)]
     for label, group in groups:
         label = label if isinstance(label, tuple) else (label,)
-        name = ", ".join(f"{k.split('.')[-1]} = {_label(v)}" for k, v in zip(others, label)) or "annual cost"
+        name = ", ".join(f"{setting_label(k)} = {_label(v)}" for k, v in zip(others, label)) or "annual cost"
         by_x = dict(zip(group[first], group["annual_cost"]))
         series[name] = [None if by_x.get(x) is None or by_x.get(x) != by_x.get(x) else float(by_x[x]) for x in xs]
     return xs, list(series), series
+
+
+def setting_label(key: str) -> str:
+    """A swept setting as a legend names it: the key without its section, and nothing more cut, so two
+    settings never share a label (``policy.country_cap`` -> ``country_cap``,
+    ``policy.country_cap_by_mineral.dytb`` -> ``country_cap_by_mineral.dytb``,
+    ``data.supply[option=co-RUS-RUS].max_t`` -> ``supply[option=co-RUS-RUS].max_t``)."""
+    section, _, rest = str(key).partition(".")
+    return rest or section
 
 
 def _label(value) -> str:

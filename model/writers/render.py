@@ -30,6 +30,7 @@ from typing import Mapping
 import openpyxl
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import StrData, StrVal
 from openpyxl.chart.label import DataLabelList
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
@@ -381,6 +382,7 @@ def bar_chart(chart: Chart, data_sheet, header: int, last: int):
             continue
         bars.add_data(Reference(data_sheet, min_col=j, min_row=header, max_row=last), titles_from_data=True)
     bars.set_categories(categories)
+    cache_titles(bars, [c for c in frame.columns[1:] if c not in chart.lines])
     colours = iter(style.SERIES)
     for series, name in zip(bars.series, [c for c in frame.columns[1:] if c not in chart.lines]):
         colour = chart.colours.get(name) or next(colours, style.OTHER_COLOUR)
@@ -400,6 +402,7 @@ def bar_chart(chart: Chart, data_sheet, header: int, last: int):
             if name in chart.lines:
                 line.add_data(Reference(data_sheet, min_col=j, min_row=header, max_row=last), titles_from_data=True)
         line.set_categories(categories)
+        cache_titles(line, [c for c in frame.columns[1:] if c in chart.lines])
         for series in line.series:
             series.graphicalProperties.line.solidFill = style.LINE_COLOUR
             series.graphicalProperties.line.width = 28575  # 2.25 pt
@@ -408,6 +411,14 @@ def bar_chart(chart: Chart, data_sheet, header: int, last: int):
             series.smooth = False
         bars += line
     return bars
+
+
+def cache_titles(chart, names) -> None:
+    """Store each series' name with its cell reference: a client that draws from the cached values
+    (previews, converters, Excel before recalculating) shows the legend's labels, not "Series1"."""
+    for series, name in zip(chart.series, names):
+        if series.tx is not None and series.tx.strRef is not None:
+            series.tx.strRef.strCache = StrData(ptCount=1, pt=[StrVal(idx=0, v=str(name))])
 
 
 def line_chart(sheet, title: str, x_title: str, y_title: str, series: int, points: int,
@@ -425,6 +436,7 @@ def line_chart(sheet, title: str, x_title: str, y_title: str, series: int, point
     chart.add_data(Reference(sheet, min_col=2, max_col=1 + series, min_row=1, max_row=1 + points),
                    titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=1 + points))
+    cache_titles(chart, [sheet.cell(1, j).value for j in range(2, 2 + series)])
     for k, line in enumerate(chart.series):
         colour = colours[k % len(colours)]
         line.graphicalProperties.line.solidFill = colour
