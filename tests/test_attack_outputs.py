@@ -455,6 +455,28 @@ def test_a_full_disk_while_saving_sweep_points(world, tmp_path, capsys, record, 
     case["ok"] = True
 
 
+@pytest.mark.parametrize("command", ["solve", "sweep", "demand"])
+def test_a_full_disk_when_the_staging_folder_is_made(world, tmp_path, capsys, monkeypatch, record, command):
+    case = record("full disk")
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def full(*args, prefix=None, **kwargs):
+        if prefix and prefix.startswith(STAGING_PREFIX):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.path.join(kwargs.get("dir", ""), prefix + "x"))
+        return real(*args, prefix=prefix, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    out = fill(world, command, tmp_path / "out")
+    before = snapshot(out)
+    code = main(arguments(world, command, out))
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and line.startswith(f"error: {out}: cannot write (No space left on device)"), line
+    _assert_unchanged(out, before)
+    case["ok"] = True
+
+
 def _site(tmp_path: Path) -> Path:
     site = tmp_path / "site"
     site.mkdir()
@@ -651,6 +673,51 @@ def test_a_kill_in_the_write_phase_leaves_one_complete_set(world, tmp_path, reco
     pid = _fork(_writer(world, command, out))
     assert os.waitpid(pid, 0)[1] == 0
     assert complete_set(out, command) != previous or command in ("demand", "template")
+    assert litter(out) == []
+    case["ok"] = True
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_kill_while_the_set_is_moved_in_lands_the_whole_new_set(world, tmp_path, record, command):
+    """Killed once the commit has begun (the old manifest is gone): the committer, in its own session,
+    finishes; the folder holds the new set, whole."""
+    case = record("kill")
+    out = fill(world, command, tmp_path / "out")
+    previous = complete_set(out, command)
+    manifest = out / SETS_OF[command][1]
+    pid = _fork(_writer(world, command, out), {staging.COMMIT_PAUSE_VARIABLE: "0.05"})
+    deadline = time.monotonic() + 60
+    while manifest.exists() and os.waitpid(pid, os.WNOHANG) == (0, 0):  # the commit's first step
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    now = complete_set(out, command)  # waits for the committer
+    assert now != previous or command in ("demand", "template")
+    assert litter(out) == []  # the committer removed its staging folder
+    KILL_STATES[f"{command} new (in the commit)"] = KILL_STATES.get(f"{command} new (in the commit)", 0) + 1
+    case["ok"] = True
+
+
+@pytest.mark.parametrize("command", ["sweep", "solve"])
+def test_a_kill_once_the_set_is_decided_is_finished_by_the_next_run(world, tmp_path, record, command):
+    """Killed between the plan and the committer: the folder keeps the previous set, whole; the next run
+    into it first lands the decided set, whole."""
+    case = record("kill")
+    out = fill(world, command, tmp_path / "out")
+    previous = complete_set(out, command)
+    pid = _fork(_writer(world, command, out), {PAUSE_VARIABLE: "0.3"})
+    deadline = time.monotonic() + 60
+    while not list(out.glob(f"{STAGING_PREFIX}*/{staging.PLAN}")):
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline
+        time.sleep(0.001)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert complete_set(out, command) == previous
+    staging.remove_stale_staging(out)  # what the next run into the folder does first
+    assert complete_set(out, command) != previous
     assert litter(out) == []
     case["ok"] = True
 

@@ -35,8 +35,9 @@ before any work is done; a write that fails later (a full disk) is one
 staging folder removed.
 
 ``CRITMIN_TEST_PAUSE_WRITES`` (seconds) pauses after staging, in the lock and
-before the committer starts; the kill tests use it to hit every phase.  Leave
-it unset.
+before the committer starts, ``CRITMIN_TEST_PAUSE_COMMIT`` between the
+committer's steps; the kill tests use them to hit every phase.  Leave them
+unset.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ STAGING_PREFIX = ".critmin-staging-"
 MANIFEST = "manifest.json"
 PLAN = ".commit.json"  # in a staging folder: its commit is decided (hidden: never staged as an output)
 PAUSE_VARIABLE = "CRITMIN_TEST_PAUSE_WRITES"
+COMMIT_PAUSE_VARIABLE = "CRITMIN_TEST_PAUSE_COMMIT"  # between the committer's steps (kill tests only)
 NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
 PATH_MAX = 4096 - 160  # bytes in a path, less room for the staging and temporary names written below it
 
@@ -82,8 +84,8 @@ def _holding_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
-def _pause() -> None:
-    seconds = os.environ.get(PAUSE_VARIABLE)
+def _pause(variable: str = PAUSE_VARIABLE) -> None:
+    seconds = os.environ.get(variable)
     if seconds:
         time.sleep(float(seconds))
 
@@ -224,13 +226,16 @@ def _apply(stage: Path, out: Path, plan: dict) -> None:
     if manifest in present:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(out / manifest)
+        _pause(COMMIT_PAUSE_VARIABLE)
         for name in plan["replaces"]:
             if name != manifest and (name not in new or name in present):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(out / name)
+                _pause(COMMIT_PAUSE_VARIABLE)
         _fsync_folder(out)
     for name in [n for n in new if n != manifest and n in present] + ([manifest] if manifest in present else []):
         os.replace(stage / name, out / name)
+        _pause(COMMIT_PAUSE_VARIABLE)
     _fsync_folder(out)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(stage / PLAN)
@@ -349,6 +354,8 @@ def _located(out: Path, stage: Path | None, error: OSError) -> str:
         elif name.startswith(".") and name.endswith(".tmp"):  # files.atomic_path's temporary: .NAME.xxxx.tmp
             name = name[1:].rsplit(".", 2)[0]
         where = out / name if name else out
+    elif where.name.startswith(STAGING_PREFIX):  # the staging folder could not be made
+        where = out
     return (f"{where}: cannot write ({error.strerror or error}); nothing was changed in {out}: "
             "the previous outputs are as they were")
 
