@@ -212,36 +212,6 @@ def _workers(arguments, run) -> int:
     return workers
 
 
-def _range_problem(text: str):
-    """A START:STOP:STEP whose number of values overflows or is absurd (``0:1:1e-320``): a located problem.
-
-    ``parse_setting`` counts the values of a range; this catches the ranges
-    whose count is not even a number (infinite, or past every limit) first.
-    """
-    import math
-
-    from ..errors import Problem
-    from ..inputs.settings import MAX_POINTS, split_setting
-
-    dotted, _, spec = split_setting(text)
-    pieces = spec.removeprefix("*").split(":")  # a factor range *START:STOP:STEP counts the same
-    if len(pieces) != 3:
-        return None
-    try:
-        start, stop, step = (float(piece) for piece in pieces)
-    except ValueError:
-        return None  # parse_setting says what is wrong with it
-    if not all(math.isfinite(v) for v in (start, stop, step)) or step == 0:
-        return None
-    count = abs(stop - start) / abs(step)
-    if math.isfinite(count) and count < MAX_POINTS:
-        return None
-    shown = "more than can be counted" if not math.isfinite(count) else f"about {count:,.3g}"
-    return Problem("--set", None, dotted.strip() or None,
-                   f"the range gives {shown} values (the step is too small); at most {MAX_POINTS:,}: "
-                   "use a larger step", spec.strip())
-
-
 def run(arguments) -> int:
     from dataclasses import replace
 
@@ -256,10 +226,6 @@ def run(arguments) -> int:
     started = time.perf_counter()
     problems, settings = [], []
     for text in arguments.settings:
-        problem = _range_problem(text)
-        if problem is not None:
-            problems.append(problem)
-            continue
         try:
             settings.append(parse_setting(text))
         except InputError as error:
