@@ -10,6 +10,7 @@ written, on small hand-made datasets.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from shutil import which as shutil_which
@@ -279,3 +280,45 @@ def test_libreoffice_draws_the_sweep_legend_and_the_targets_chart_labels(swept, 
                           timeout=60).stdout
     for words in ("li-CHN-CHN", "li-AUS-CHN", "Requirement per mineral", "target (thousand t a year)"):
         assert words in text, words
+
+
+# --------------------------------------------------------------------------- stress --portfolio
+
+
+TWO_MINERALS = {
+    "minerals": BASE_TABLES["minerals"] + [dict(mineral="co", unit="t Co", reference_price=20, holding_cost_rate=0.1,
+                                                shortfall_penalty=2000, existing_stock_t=0)],
+    "targets": BASE_TABLES["targets"] + [dict(mineral="co", year=2030, target_t=50)],
+    "supply": [route("li-CHN-CHN", 10, 60), route("li-AUS-CHN", 12, 100), route("li-AUS-JPN", 15, 100),
+               dict(option="co-COD-COD", mineral="co", mine_country="COD", refine_country="COD", unit_cost=20,
+                    max_t=100)],
+}
+
+
+def test_stress_portfolio_keeps_the_marginal_values_and_drops_idle_n_minus_1_rows(tmp_path, capsys):
+    data = write_dataset(tmp_path / "data", {**BASE_TABLES, **TWO_MINERALS})
+    run = run_file(tmp_path, data, "country_cap = 0.7\ncountry_cap_by_mineral = { co = 1.0 }\nstockpile_days = 30")
+    solved = solve_to(tmp_path, run, capsys)
+    again = tmp_path / "stressed"
+    assert main(["stress", str(run), "--n-1", "--portfolio", str(solved), "--out", str(again)]) == 0
+    capsys.readouterr()
+    before = json.loads((solved / "summary.json").read_text())["marginal_values"]
+    after = json.loads((again / "summary.json").read_text())["marginal_values"]
+    price = before["country_cap"]["li"]["refine"]["CHN"]  # the cap binds: a point more of it saves
+    assert after == before and price > 0
+    assert json.loads((again / "manifest.json").read_text())["verify"]["passed"]
+    book = openpyxl.load_workbook(again / "results.xlsx")
+    sheet = book["Marginal values"]
+    header = [c.value for c in sheet[2]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=3)]
+    cap = next(r for r in rows if r["kind"] == "country_cap")
+    assert (cap["mineral"], cap["stage"], cap["country"], cap["value"]) == ("li", "refine", "CHN", pytest.approx(price, rel=1e-12))
+    assert {r["kind"] for r in rows} >= {"target", "target_row_dual", "country_cap", "stockpile_days"}
+    stress = book["Stress"]
+    header = [c.value for c in stress[2]]
+    hit = {(row[header.index("scenario")].value, row[header.index("mineral")].value)
+           for row in stress.iter_rows(min_row=3)}
+    # China and Australia supply no cobalt, the Congo no lithium: those N-1 rows said nothing and are gone
+    assert hit == {("n-1 AUS", "li"), ("n-1 CHN", "li"), ("n-1 COD", "co")}
+    with open(again / "stress.csv", newline="") as handle:
+        assert {(r["scenario"], r["mineral"]) for r in csv.DictReader(handle)} == hit

@@ -38,14 +38,16 @@ def run(arguments) -> int:
     from ..inputs.data import load
     from ..inputs.disruptions import n_minus_1, scenarios_from_data
     from ..optimization.solve import NoSolutionError, Outcome, solve
-    from ..results.stress import evaluate, portfolio_flows
+    from ..results.recorded import read_marginal
+    from ..results.stress import drop_idle, evaluate, portfolio_flows
     from ..results.tables import tidy
     from ..writers.outputs import OUTPUT_FILES
     from ..writers.terminal import format_stress, format_summary
 
     clock = time.perf_counter()
     data = load(arguments.run, settings=arguments.settings)
-    scenarios = scenarios_from_data(data) + (n_minus_1(data) if arguments.n_minus_1 else [])
+    security = n_minus_1(data) if arguments.n_minus_1 else []
+    scenarios = scenarios_from_data(data) + security
     if not scenarios:
         raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1")
     out = arguments.out or default_out(arguments.run, data.run.name)
@@ -55,7 +57,8 @@ def run(arguments) -> int:
         from ..writers.staging import reading
 
         with reading(arguments.portfolio):  # not while another run replaces that set
-            outcome = Outcome(read_portfolio(data, arguments.portfolio), None, "highs", "", {})
+            outcome = Outcome(read_portfolio(data, arguments.portfolio), None, "highs", "", {},
+                              marginal=read_marginal(arguments.portfolio))  # the solve's, kept in the outputs
     else:
         try:
             outcome = solve(data)
@@ -76,6 +79,7 @@ def run(arguments) -> int:
     results.stress = pd.concat([evaluate(data, portfolio_flows(data, values, year),
                                          {m: values["stock"].get((m, year), 0.0) for m in data.minerals},
                                          scenarios, year) for year in data.years], ignore_index=True)
+    results.stress = drop_idle(results.stress, {s.name for s in security})  # N-1 rows where nothing happens
     wall["stress"] = time.perf_counter() - clock
     report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results))

@@ -94,3 +94,15 @@ def expected(stress: pd.DataFrame, year: int | None = None) -> dict[str, float]:
     weighted = stress.assign(unmet=stress["unmet_t"] * stress["probability"],
                              cost=stress["extra_cost"] * stress["probability"])
     return {"expected_unmet_t": float(weighted["unmet"].sum()), "expected_extra_cost": float(weighted["cost"].sum())}
+
+
+# Every quantity of a stress row: a row with all of them zero says nothing happened.
+OUTCOMES = ["lost_t", "stock_drawn_t", "emergency_t", "unmet_t", "emergency_cost", "stock_replenish_cost", "penalty",
+            "undelivered_saving", "extra_cost"]
+
+
+def drop_idle(stress: pd.DataFrame, scenarios) -> pd.DataFrame:
+    """``stress`` without the rows of ``scenarios`` (names; the N-1 ones, which hit every mineral) in
+    which nothing is lost, drawn, bought, unmet or paid: a country that supplies no flow of a mineral."""
+    idle = stress["scenario"].isin(set(scenarios)) & (stress[OUTCOMES].abs() <= 1e-12).all(axis=1)
+    return stress[~idle].reset_index(drop=True)
