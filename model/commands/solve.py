@@ -15,6 +15,8 @@ def add_parser(commands) -> None:
     parser.add_argument("run", type=Path, help="run file (TOML)")
     parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
     parser.add_argument("--quiet", action="store_true", help="print only the status line")
+    parser.add_argument("--no-forced-in", dest="forced_in", action="store_false",
+                        help="skip the forced-in costs (one re-solve per project or plant left out)")
     add_set_argument(parser)
 
 
@@ -33,7 +35,7 @@ def run(arguments) -> int:
     check_out_folder(out, data, OUTPUT_FILES)
     wall = {"load": time.perf_counter() - clock}
     try:
-        outcome = solve(data, marginal=True, forced_in=True)
+        outcome = solve(data, marginal=True, forced_in=arguments.forced_in)
     except NoSolutionError as error:
         interrupts.check()  # stopped by Ctrl-C, not by the model
         print(f"error: {error}", file=sys.stderr)
