@@ -33,31 +33,9 @@ import pyomo.environ as pyo
 
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
-
-LEVERS = ("market", "equity", "recycling", "stockpile", "recourse", "shortfall")
-
-# Elastic slacks: component name -> (the limit it relaxes, position of the mineral in its index,
-# penalty as a multiple of the mineral's shortfall_penalty per tonne).  A signed contract weighs
-# more than a policy limit, so an elastic solve relaxes the policy first and says by how much.
-RELAXABLE = {
-    "shortfall": ("target", 0, 1.0),
-    "recycling_gap": ("minimum recycling share", 0, 1.0),
-    "ally_gap": ("ally share floor", 1, 1.0),
-    "cap_gap": ("country cap", 0, 1.0),
-    "any_stage_gap": ("any-stage cap", 0, 1.0),
-    "conflict_gap": ("conflict-affected share limit", 0, 1.0),
-    "take_or_pay_gap": ("take-or-pay floor of a committed stake", 1, 2.0),
-    "stock_floor_gap": ("stockpile floor (stockpile_min_days)", 0, 1.0),
-    "stock_move_gap": ("stock-move limit (max_stock_build_t)", 0, 2.0),  # physical: relax the floor first
-}
-
-
-def capital_recovery_factor(rate: float, life_years: float) -> float:
-    """Annuity per unit of capex: r(1+r)^n / ((1+r)^n - 1); 1/n at r = 0."""
-    if rate == 0:
-        return 1.0 / life_years
-    growth = (1.0 + rate) ** life_years
-    return rate * growth / (growth - 1.0)
+# The levers, the elastic slacks (RELAXABLE: the limit each relaxes, the position of the mineral in its
+# index, its penalty weight) and the capital recovery factor are plain data the results share: types.py.
+from .types import LEVERS, RELAXABLE, capital_recovery_factor  # noqa: F401
 
 
 def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:

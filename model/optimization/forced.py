@@ -65,7 +65,7 @@ def forced_in_costs(data: ModelData, objective: float, chosen_projects: set[str]
 
 def _forced_solve(data: ModelData, item: tuple[str, str]) -> tuple[float | None, int | None, str | None]:
     from .build import build_model
-    from .solve import NoSolutionError, solve_model, solver_options
+    from .highs import NoSolutionError, solve_model, solver_options
 
     kind, name = item
     available = data.projects[name].available_from if kind == "project" else data.plant_from(name)

@@ -57,12 +57,12 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from .build import build_model, flow_of
+from .types import MARGINAL_COLUMNS
 
 # Rows priced below this (currency per unit) are reported as not binding.
 PRICE_TOLERANCE = 1e-7
 
-COLUMNS = ["kind", "year", "mineral", "stage", "country", "limit", "level", "value", "unit",
-           "step_cost_saved", "step_extra_budget"]
+COLUMNS = MARGINAL_COLUMNS  # each row's keys (types.py: the results read them without Pyomo)
 UNITS = {
     "target": "annual cost per extra t of requirement, every cap, floor and share of the requirement moving with it",
     "target_row_dual": "target row's dual alone: annual cost per extra t with every cap, floor and share held in t "
@@ -156,7 +156,7 @@ def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, ob
 
 
 def _price(model, data: ModelData, options: dict, objective: float) -> tuple[list[dict], float]:
-    from .solve import _highs, _set_threads
+    from .highs import _highs, _set_threads
 
     for var in model.component_data_objects(pyo.Var):
         if var.is_integer():  # those already fixed too: a fixed binary still makes HiGHS solve a MIP
@@ -290,7 +290,7 @@ def _stock_days(model, data: ModelData, m: str, t: int) -> float:
 
 def _budget_rows(model, data: ModelData, options: dict, objective: float) -> list[dict]:
     """The budget's step price: re-solve the MIP without it; binding when that is cheaper."""
-    from .solve import NoSolutionError, solve_model
+    from .highs import NoSolutionError, solve_model
 
     budget = data.policy.investment_budget
     if budget is None or not (data.projects or data.plants):
