@@ -151,7 +151,15 @@ def test_objective_is_recomputed_from_its_parts(base_portfolio):
     assert any(line.startswith("objective") for line in report.failures())
 
 
-def test_tampered_outputs_fail_with_exit_1(tmp_path, base_out, capsys):
+def _rehash(out: Path, *names: str) -> None:
+    """Record the SHA-256 of edited outputs in manifest.json, as a careful forger would."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name in names:
+        manifest["outputs"][name] = sha256(out / name)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_tampered_outputs_fail_with_exit_3(tmp_path, base_out, capsys):
     out = tmp_path / "copy"
     out.mkdir()
     for path in base_out.iterdir():
@@ -165,12 +173,19 @@ def test_tampered_outputs_fail_with_exit_1(tmp_path, base_out, capsys):
     # The manifest's hash of flows.csv gives the edit away first (exit 2) ...
     assert main(["verify", str(out)]) == 2
     assert "flows.csv" in capsys.readouterr().err
-    # ... and without it the check itself fails (exit 1).
+    # ... deleting the hashes does not switch that check off (exit 2) ...
     manifest = json.loads((out / "manifest.json").read_text())
     del manifest["outputs"]
     (out / "manifest.json").write_text(json.dumps(manifest))
-    assert main(["verify", str(out)]) == 1
-    assert "beyond tolerance" in capsys.readouterr().out
+    assert main(["verify", str(out)]) == 2
+    assert "manifest.json:-:outputs: required key is missing" in capsys.readouterr().err
+    # ... and with the hash forged, the check itself fails (exit 3).
+    manifest["outputs"] = json.loads((base_out / "manifest.json").read_text())["outputs"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    _rehash(out, "flows.csv")
+    assert main(["verify", str(out)]) == 3
+    captured = capsys.readouterr()
+    assert "beyond tolerance" in captured.out and "failed its independent check" in captured.err
 
 
 BROKEN = {
@@ -196,10 +211,8 @@ def test_bad_files_are_exit_2_with_a_located_line(tmp_path, base_out, capsys, na
         cells[header.index("tonnes")] = "lots"
         text = "\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n"
     (out / name).write_text(text)
-    manifest = json.loads((out / "manifest.json").read_text()) if name != "manifest.json" else None
-    if manifest:
-        manifest.pop("outputs")
-        (out / "manifest.json").write_text(json.dumps(manifest))
+    if name != "manifest.json":
+        _rehash(out, name)
     assert main(["verify", str(out)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -245,3 +258,59 @@ def test_solve_fails_when_the_check_fails(tmp_path, monkeypatch, capsys):
     assert "failed its independent check" in err and "country_cap" in err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["verify"]["passed"] is False
+
+
+# --- one reader of an output folder: stress --portfolio reads it as verify does ---------------------
+
+
+@pytest.mark.parametrize("cell,expected", [("lots", "flows.csv:2:tonnes: must be a finite number"),
+                                           ("nan", "flows.csv:2:tonnes: must be a finite number"),
+                                           ("-5", "flows.csv:2:tonnes: must be a finite number, not negative")])
+def test_stress_portfolio_reports_a_bad_flows_cell_as_verify_does(tmp_path, base_out, capsys, cell, expected):
+    """``critmin stress --portfolio`` and ``critmin verify`` read a folder through results.portfolio: a bad
+    flows.csv cell is the same located line from both (it was a traceback from stress)."""
+    out = tmp_path / "copy"
+    out.mkdir()
+    for path in base_out.iterdir():
+        (out / path.name).write_bytes(path.read_bytes())
+    lines = (out / "flows.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("tonnes")] = cell
+    (out / "flows.csv").write_text("\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n")
+    _rehash(out, "flows.csv")
+    for argv in (["verify", str(out)], ["stress", str(BASE), "--n-1", "--portfolio", str(out), "--out",
+                                        str(tmp_path / "stress")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and expected in err, err
+
+
+def test_stress_portfolio_needs_a_complete_unedited_set(tmp_path, base_out, capsys):
+    out = tmp_path / "copy"
+    out.mkdir()
+    for path in base_out.iterdir():
+        (out / path.name).write_bytes(path.read_bytes())
+    with open(out / "flows.csv", "a") as handle:
+        handle.write("\n")
+    argv = ["stress", str(BASE), "--n-1", "--portfolio", str(out), "--out", str(tmp_path / "stress")]
+    assert main(argv) == 2
+    assert "flows.csv:-:-: differs from the file this run wrote" in capsys.readouterr().err
+    (out / "manifest.json").unlink()
+    assert main(argv) == 2
+    assert "holds no complete outputs" in capsys.readouterr().err
+
+
+def test_the_portfolio_reads_back_as_the_solution_it_was(base_out):
+    """The plain portfolio type gives the result tables the first-stage values the solve had."""
+    from critmin.optimization.solve import solve
+    from critmin.results.portfolio import read_output
+
+    data = load(BASE)
+    solved = solve(data).solution.values
+    read = read_output(data, base_out).solution(data).values
+    for name in ("buy", "offtake", "recycled", "stock", "stake", "build", "use"):
+        mine = {k: v for k, v in read[name].items() if v}
+        theirs = {k: v for k, v in solved[name].items() if v}
+        assert mine.keys() == theirs.keys(), name
+        assert all(mine[k] == pytest.approx(theirs[k], rel=1e-9, abs=1e-9) for k in mine), name

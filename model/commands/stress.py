@@ -9,15 +9,13 @@ evaluated on it; the solve outputs are written with a Stress sheet, plus
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, Problem, UsageError
+from ..errors import UsageError
 from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, add_set_argument, check_failed, check_out_folder, default_out,
                      manifest, write_checked)
 
@@ -90,47 +88,8 @@ def run(arguments) -> int:
 
 
 def read_portfolio(data, folder: Path):
-    """Rebuild first-stage values from flows.csv and summary.json of an earlier solve."""
-    from ..optimization.solve import Solution
+    """The first-stage values of an earlier solve's output folder (results.portfolio: the one reader of
+    outputs, every problem located)."""
+    from ..results.portfolio import read_output
 
-    folder = Path(folder)
-    for name in ("flows.csv", "summary.json"):
-        if not (folder / name).is_file():
-            raise UsageError(f"{folder / name}: not found; --portfolio takes a folder written by 'critmin solve'")
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    if summary.get("run") != data.run.name:
-        raise UsageError(f"{folder}: written by run '{summary.get('run')}', not '{data.run.name}'")
-    values: dict[str, dict] = {name: {} for name in ("buy", "offtake", "stake", "build", "recycled", "feed", "stock")}
-    problems = []
-    with open(folder / "flows.csv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            year, kind, source, mineral = int(row["year"]), row["source_type"], row["source_id"], row["mineral"]
-            tonnes = float(row["tonnes"])
-            if kind == "market" and source in data.routes:
-                values["buy"][source, year] = values["buy"].get((source, year), 0.0) + tonnes  # a blend: one row per mine
-            elif kind == "equity" and (source, mineral) in data.offtakes:
-                values["offtake"][source, mineral, year] = values["offtake"].get((source, mineral, year), 0.0) + tonnes
-            elif kind == "recycling" and mineral in data.recycling:
-                values["recycled"][mineral, year] = tonnes
-                values["feed"][mineral, year] = tonnes / data.recycling[mineral].recovery_rate
-            else:
-                problems.append(Problem("flows.csv", reader.line_num, "source_id",
-                                        "not in this run's dataset", source))
-    if problems:
-        raise InputError(problems)
-    # A switched route is used when it carries tonnes: its fixed cost is then part of the portfolio.
-    values["use"] = {(o, year): float(values["buy"].get((o, year), 0.0) > 0)
-                     for o, route in data.routes.items() if route.needs_switch for year in data.years}
-    first = data.years[0]
-    starts = summary.get("project_start_years", {})
-    values["stake"] = {(p, int(starts.get(p, first))): 1.0 for p in summary.get("projects_chosen", [])
-                       if p in data.projects and not data.projects[p].committed}
-    starts = summary.get("plant_start_years", {})
-    values["build"] = {(k, int(starts.get(k, first))): 1.0 for k in summary.get("plants_built", [])
-                       if k in data.plants and not data.plants[k].committed}
-    by_year = {str(max(data.years)): summary.get("minerals", {}), **(summary.get("by_year") or {})}
-    values["stock"] = {(m, int(year)): float(entry.get("stockpile_t", 0.0))
-                       for year, entries in by_year.items() for m, entry in entries.items() if m in data.minerals}
-    return Solution(summary.get("status", "optimal"), summary.get("objective"), summary.get("objective_bound"),
-                    summary.get("mip_gap"), values=values, termination="read from " + str(folder))
+    return read_output(data, folder).solution(data)

@@ -1,17 +1,19 @@
 """``critmin verify OUTDIR``: check a solved portfolio independently of the solver.
 
-Re-reads the run's inputs (named in OUTDIR/manifest.json) and the run's
-flows.csv and summary.json, checks every constraint family of DESIGN.md
-and recomputes the objective (``critmin.results.verify``; no Pyomo, no
-solver).  Exit 0 when every family and the objective are within tolerance,
-1 when one is not, 2 when a file is missing or malformed.
+Re-reads the run's inputs (named in OUTDIR/manifest.json, with the settings
+a sweep point recorded) and the run's flows.csv, summary.json and
+results.xlsx, checks every constraint family of DESIGN.md and every figure
+an analyst reads, and recomputes the objective (``critmin.results.verify``;
+no Pyomo, no solver).  Exit 0 when every check is within tolerance, 3 when
+one is not (a failed independent check, as in ``solve``), 2 when a file is
+missing or malformed or the manifest does not match its inputs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED
+from .common import EXIT_SOLVED, check_failed
 
 
 def add_parser(commands) -> None:
@@ -26,4 +28,4 @@ def run(arguments) -> int:
     with reading(arguments.out):  # a set being replaced is read once the new one is in
         _, report = verify_folder(arguments.out)
     print(format_report(report, arguments.out))
-    return EXIT_SOLVED if report.passed else EXIT_INFEASIBLE
+    return EXIT_SOLVED if report.passed else check_failed(report, arguments.out)

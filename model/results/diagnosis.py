@@ -16,9 +16,8 @@ import pandas as pd
 
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
-from ..optimization.build import RELAXABLE
-from ..optimization.solve import Solution
-from .tables import built_in, start_year
+from ..optimization.types import RELAXABLE, Solution
+from .portfolio import built_in, start_year
 
 # Tonnes within this fraction of a bound count as at the bound.
 AT_BOUND = 1e-6

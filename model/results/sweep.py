@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
-from ..optimization.solve import Outcome
+from ..optimization.types import Outcome
 from .tables import Results, cost_table, flow_table, start_year
 
 # Point statuses besides the solve statuses: no incumbent within the time limit.

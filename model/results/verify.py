@@ -1,9 +1,11 @@
 """An independent check of a solved portfolio: no Pyomo, no solver (``critmin verify``).
 
-The check reads what a run wrote -- ``flows.csv`` (one row per non-zero flow)
-and ``summary.json`` (status, objective, stock, chosen projects and plants) --
-and the run's inputs, and tests every constraint family of DESIGN.md from
-them alone, with its own arithmetic:
+The check reads what a run wrote -- flows.csv, summary.json and results.xlsx,
+through the one reader of an output folder (``results.portfolio``) -- and the
+run's inputs, and tests every constraint family of DESIGN.md from them alone,
+with its own arithmetic: one ``check_<family>`` per ``define_<family>`` of
+``optimization/build.py``, in the same order, so a new family gets its check
+next to its model (``CHECKS``):
 
 1. target        sum_o x[o] + sum_p q[p,m] + r[m] + u[m] >= target[m]
 2. country_cap   per stage in cap_stages and foreign c: flows of m through c <= cap[m] * target[m]
@@ -12,83 +14,159 @@ them alone, with its own arithmetic:
 5. recycling     f = r / recovery <= feedstock; sum_m f <= sum of the built plants' capacity;
                  r >= min_recycling_share * target
 6. stockpile     rule mode: s >= days/365 * flows through c at either stage, every foreign c;
-                 always s >= min_days/365 * target
+                 always s >= min_days/365 * target; stock moves between planned years
 7. budget        capex of the stakes and plants <= investment_budget
+   choices       force_projects chosen, exclude_projects not
 8. policy_limits conflict share, ally shares (mine, refine), any_stage_cap
 
-plus ``reported``: the totals and costs the outputs state (per mineral in
-summary.json, per flow in flows.csv, per lever) agree with the flows.  The
-objective is recomputed from its parts (market purchases and route fixed
-costs, capex annuities and offtake, plant costs and processing, carrying
-cost; in stochastic mode the expected recourse, which ``results.stress``
-evaluates exactly for the fixed first stage) and compared with the
-objective the solver reported.
+and what the outputs state, recomputed from the inputs and flows.csv alone:
 
-Binaries are not written, so they are derived: a stake is taken when the
-project is in ``projects_chosen`` or has offtake; a plant is built when it
-is in ``plants_built``; a switched route is used when it carries tonnes.
-Feed is ``recycled / recovery_rate`` (the least feed that yields the output).
+- ``reported``: every headline figure of summary.json: per mineral and year
+  ``target_t``, the tonnes per lever, ``shortfall_t``, ``stock_days``, the
+  largest share at each stage and its country (mine blends by their shares);
+  ``status`` (an "optimal" run leaves nothing unmet; an infeasible one
+  relaxed something), ``mip_gap`` (from the objective and its bound),
+  ``warnings`` (a gap above 1e-5 carries the warning), ``projects_chosen``
+  and ``plants_built`` (every offtake's project, every committed asset on
+  stream, a start year each), the cost of each source in flows.csv, per
+  lever and per year;
+- ``marginal_values``: what can be checked without a solver: the structure,
+  units and signs; a ``country_cap`` price only where that cap binds in the
+  flows; a target-row dual only where the target binds; the target price as
+  the target row's dual plus the caps' (when no other limit scales with the
+  requirement); ``budget`` binding only when the budget is used up to its
+  step;
+- ``workbook``: the Summary, Supply and Flows sheets of results.xlsx agree
+  with the same recomputed figures and with flows.csv;
+- the objective, recomputed from its parts (market purchases and route fixed
+  costs, capex annuities and offtake, plant costs and processing, carrying
+  cost; in stochastic mode the expected recourse, which ``results.stress``
+  evaluates exactly for the fixed first stage) against the one reported.
 
-Tolerances.  A constraint ``lhs <= rhs`` holds when ``lhs - rhs <= ATOL +
-RTOL * scale``, the scale being the larger of |lhs| and |rhs| (tonnes or
-currency): HiGHS enforces feasibility to about 1e-7 on its scaled rows, and
-flows.csv keeps 9 decimals.  The objective holds when the recomputed value
-is within ``OBJECTIVE_ATOL + OBJECTIVE_RTOL * |objective|`` of the reported
-one.  In stochastic mode the reported recourse may exceed the exact one by
-the achieved gap (an incumbent's second stage need not be optimal), never
-fall below it.
+``verify_folder`` first refuses (exit 2, located) a folder whose
+manifest.json lacks a key it needs or types one wrongly, whose outputs or
+inputs differ from their SHA-256 (or whose inputs are not all hashed), or
+whose recorded policy is not the run file's: the policy checked against is
+always the run file's, with exactly the settings a sweep point recorded it
+overrode (manifest.json ``settings``), and the report says which.
+
+Tolerances are scale-aware: a row ``lhs <= rhs`` holds when ``lhs - rhs <=
+RTOL * scale + rounding``, ``scale`` being the larger of |lhs| and |rhs| (the
+row's own magnitudes) and ``rounding`` what the row's flows.csv numbers may
+have lost to that file's 9 decimals (``portfolio.ROUNDING`` per flows.csv
+row in it, times the row's coefficient).  There is no absolute tolerance:
+a requirement of 1e-6 t with no flows fails as surely as one of 1e6 t.
+The objective holds within ``OBJECTIVE_RTOL`` of the larger of the reported
+objective and the sum of its parts' magnitudes (plus the rounding of the
+flows it prices).  In stochastic mode the reported recourse may exceed the
+exact one by the achieved gap (an incumbent's second stage need not be
+optimal), never fall below it.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, Problem, UsageError
+from ..errors import InputError, Problem
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
+from .columns import total_label
+from .optimality import GAP_WARNING_ABOVE, gap_warnings
+from .portfolio import (MANIFEST, ROUNDING, Portfolio, check_inputs, check_outputs, is_number, read_manifest,
+                        read_portfolio, read_summary, sha256)
+from .portfolio import _unquote  # noqa: F401  flows.csv is read in results.portfolio (writers.files.safe_text)
 
-ATOL = 1e-6  # tonnes or currency
-RTOL = 1e-6  # of the constraint's scale
-OBJECTIVE_ATOL = 1e-6  # currency
-OBJECTIVE_RTOL = 1e-7  # of |objective|
+__all__ = ["FAMILIES", "Family", "Report", "check", "verify_files", "verify_folder", "format_report", "read_portfolio",
+           "read_summary", "read_manifest", "sha256", "Portfolio"]
 
-FAMILIES = ("target", "country_cap", "route_bounds", "equity", "recycling", "stockpile", "budget",
-            "policy_limits", "reported")
-FLOW_COLUMNS = ("year", "mineral", "source_type", "source_id", "mine_country", "refine_country", "tonnes", "cost")
+RTOL = 1e-6  # of the row's own scale
+OBJECTIVE_RTOL = 1e-7  # of the objective's scale
+# optimization.marginal reports a price below this as 0 (currency per unit): the resolution of marginal_values.
+MARGINAL_RESOLUTION = 1e-7
+MAX_LISTED = 10  # failing rows listed per family
+
+FAMILIES = ("target", "country_cap", "route_bounds", "equity", "recycling", "stockpile", "budget", "choices",
+            "policy_limits", "reported", "marginal_values", "workbook")
 LEVERS = ("market", "equity", "recycling", "stockpile", "recourse", "shortfall")
-# csv writers quote text a spreadsheet would run as a formula with a leading "'" (writers.files.safe_text)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
 class Family:
-    """The largest violation seen in one constraint family."""
+    """The rows checked in one family: the largest violation, and the failing rows, located."""
 
     checked: int = 0
     violation: float = 0.0  # largest lhs - rhs over the rows (0 when every row holds with slack)
     relative: float = 0.0  # that violation over its row's scale
     where: str = ""
     failed: int = 0  # rows beyond tolerance
+    failures: list = field(default_factory=list)  # the first MAX_LISTED failing rows, each located
 
-    def add(self, where: str, lhs: float, rhs: float, sense: str = "<=") -> None:
-        """Record the row ``lhs <= rhs`` (or ``>=``)."""
+    def add(self, where: str, lhs: float, rhs: float, sense: str = "<=", rounding: float = 0.0) -> None:
+        """Record the row ``lhs <= rhs`` (or ``>=``); ``rounding``: what flows.csv's 9 decimals may cost it."""
         excess = lhs - rhs if sense == "<=" else rhs - lhs
-        scale = max(abs(lhs), abs(rhs))
+        self._row(where, excess, max(abs(lhs), abs(rhs)), rounding,
+                  lambda: f"{lhs:.9g} {'>' if sense == '<=' else '<'} {rhs:.9g}")
+
+    def equal(self, where: str, stated: float, computed: float, rounding: float = 0.0, what: str = "recomputed") -> None:
+        """A stated figure agrees with the recomputed one (one row, both directions)."""
+        self._row(where, abs(stated - computed), max(abs(stated), abs(computed)), rounding,
+                  lambda: f"states {stated:.12g}, {what} {computed:.12g}")
+
+    def _row(self, where: str, excess: float, scale: float, rounding: float, shown) -> None:
         self.checked += 1
-        if excess > ATOL + RTOL * scale:
+        if math.isnan(excess):
+            excess = math.inf
+        failed = excess > RTOL * scale + rounding
+        relative = excess / scale if scale > 0 else (0.0 if excess <= 0 else math.inf)
+        if failed:
             self.failed += 1
+            if len(self.failures) < MAX_LISTED:
+                self.failures.append(f"{where}: {shown()} (by {excess:.3g}, {relative:.3g} relative)")
         if excess > self.violation:
-            self.violation, self.relative, self.where = excess, excess / max(scale, 1.0), where
+            self.violation, self.relative, self.where = excess, relative, where
+
+    def agree(self, where: str, stated, expected, what: str = "the flows give") -> bool:
+        """A stated value that is not a figure (a country, a status, a list) is what it must be."""
+        self.checked += 1
+        if _same(stated, expected):
+            return True
+        self.fail(where, f"states {_show(stated)}, {what} {_show(expected)}")
+        return False
+
+    def fail(self, where: str, message: str) -> None:
+        """A located statement that is wrong (no figure to measure it by)."""
+        self.failed += 1
+        if len(self.failures) < MAX_LISTED:
+            self.failures.append(f"{where}: {message}")
+        if not self.where:
+            self.where = where
 
     @property
     def passed(self) -> bool:
         return self.failed == 0
+
+
+def _show(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+
+
+def _same(a, b) -> bool:
+    """Equal as JSON values: numbers by value (not bools), lists and objects element by element."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if is_number(a) and is_number(b):
+        return float(a) == float(b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(_same(a[k], b[k]) for k in a)
+    return a == b
 
 
 @dataclass
@@ -123,20 +201,28 @@ class Report:
         return max(f.relative for f in self.families.values())
 
     def failures(self) -> list[str]:
-        lines = [f"{name}: {f.failed} row(s) violated, the largest by {f.violation:.6g} ({f.relative:.3g} relative) "
-                 f"at {f.where}" for name, f in self.families.items() if not f.passed]
+        lines = []
+        for name, f in self.families.items():
+            if f.passed:
+                continue
+            lines.append(f"{name}: {f.failed} row(s) violated" + (
+                f", the largest by {f.violation:.6g} ({f.relative:.3g} relative) at {f.where}"
+                if f.violation > 0 and f.where in {line.split(": ")[0] for line in f.failures} else ""))
+            lines += [f"{name}:   {failure}" for failure in f.failures]
+            if f.failed > len(f.failures):
+                lines.append(f"{name}:   ... and {f.failed - len(f.failures)} more")
         if not self.objective_passed:
-            lines.append(f"objective: reported {self.reported_objective:,.6f}, recomputed from its parts "
-                         f"{self.recomputed_objective:,.6f} (difference {self.objective_difference:.6g}, tolerance "
-                         f"{self.objective_tolerance:.3g}" + (f" + {self.objective_allowed_excess:.3g} above"
-                                                              if self.objective_allowed_excess else "") + ")")
+            lines.append(f"objective: summary.json objective: reported {self.reported_objective:,.6f}, recomputed "
+                         f"from its parts {self.recomputed_objective:,.6f} (difference "
+                         f"{self.objective_difference:.6g}, tolerance {self.objective_tolerance:.3g}"
+                         + (f" + {self.objective_allowed_excess:.3g} above" if self.objective_allowed_excess else "")
+                         + ")")
         return lines
 
     def as_dict(self) -> dict:
         return {
             "passed": self.passed,
-            "tolerance": {"absolute": ATOL, "relative": RTOL, "objective_absolute": OBJECTIVE_ATOL,
-                          "objective_relative": OBJECTIVE_RTOL},
+            "tolerance": {"relative": RTOL, "flows_csv_rounding": ROUNDING, "objective_relative": OBJECTIVE_RTOL},
             "families": {name: dataclasses.asdict(f) | {"passed": f.passed} for name, f in self.families.items()},
             "objective": {"reported": self.reported_objective, "recomputed": self.recomputed_objective,
                           "difference": self.objective_difference, "tolerance": self.objective_tolerance,
@@ -144,47 +230,6 @@ class Report:
             "recourse": self.recourse,
             "notes": list(self.notes),
         }
-
-
-@dataclass
-class Portfolio:
-    """First-stage decisions and reported figures read back from flows.csv and summary.json."""
-
-    status: str
-    objective: float | None
-    mip_gap: float | None
-    buy: dict = field(default_factory=dict)  # (o, t) -> t
-    offtake: dict = field(default_factory=dict)  # (p, m, t) -> t
-    recycled: dict = field(default_factory=dict)  # (m, t) -> t
-    row_cost: dict = field(default_factory=dict)  # (source_type, source_id, m, t) -> reported cost
-    stock: dict = field(default_factory=dict)  # (m, t) -> t
-    shortfall: dict = field(default_factory=dict)  # (m, t) -> t
-    stakes: set = field(default_factory=set)
-    plants: set = field(default_factory=set)
-    cost_by_lever: dict = field(default_factory=dict)
-    minerals: dict = field(default_factory=dict)  # summary.json per-mineral entries, by (m, t)
-    project_start: dict = field(default_factory=dict)  # p -> year it comes on stream (summary.json)
-    plant_start: dict = field(default_factory=dict)  # k -> year
-    split: dict = field(default_factory=dict)  # (kind, source, m, t) -> {mine country: tonnes} (blends)
-    relaxed: dict = field(default_factory=dict)  # infeasible runs: (limit, m, t, where) -> relaxed tonnes stated
-
-    def start(self, data: ModelData, kind: str, name: str) -> int | None:
-        """Year a project ("stake") or plant ("build") is on stream from; committed ones from
-        max(first year, available_from); chosen ones from their stated start year (else the first year)."""
-        asset = data.projects[name] if kind == "stake" else data.plants[name]
-        first, last = data.years[0], data.years[-1]
-        if asset.committed:
-            begin = max(first, asset.available_from if kind == "stake" else data.plant_from(name))
-            return begin if begin <= last else None
-        chosen, starts = (self.stakes, self.project_start) if kind == "stake" else (self.plants, self.plant_start)
-        return int(starts.get(name, first)) if name in chosen else None
-
-    def built(self, data: ModelData, kind: str, name: str, year: int) -> bool:
-        begin = self.start(data, kind, name)
-        return begin is not None and begin <= year
-
-
-# --------------------------------------------------------------------------- reading
 
 
 def _crf(rate: float, life_years: float) -> float:
@@ -195,409 +240,335 @@ def _crf(rate: float, life_years: float) -> float:
     return rate * growth / (growth - 1.0)
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+# --------------------------------------------------------------------------- what every check reads
 
 
-def _unquote(text: str) -> str:
-    """The value ``writers.files.safe_text`` wrote: it quotes formula-like text and text starting with a quote."""
-    return text[1:] if text.startswith("'") else text
+class Context:
+    """The data and the portfolio, with the quantities every family's check derives from them."""
+
+    def __init__(self, data: ModelData, portfolio: Portfolio):
+        self.data, self.portfolio, self.policy = data, portfolio, data.policy
+        self.elastic = portfolio.status == "infeasible"
+        self.flows_of = {m: data.routes_of(m) + data.offtakes_of(m) for m in data.minerals}
+        self._through: dict[tuple, dict[str, float]] = {}
+
+    def allowed(self, limit: str, m: str, t: int, where: str = "") -> float:
+        """Tonnes by which an infeasible run says it relaxed this limit (0 in a solved run)."""
+        return self.portfolio.relaxed.get((limit, m, t, where), 0.0) if self.elastic else 0.0
+
+    def flow(self, e, t: int) -> float:
+        if isinstance(e, tuple):
+            return self.portfolio.offtake.get((e[0], e[1], t), 0.0)
+        return self.portfolio.buy.get((e, t), 0.0)
+
+    def recycled(self, m: str, t: int) -> float:
+        return self.portfolio.recycled.get((m, t), 0.0)
+
+    def feed(self, m: str, t: int) -> float:
+        """The least feed that yields the recycled tonnes: recycled / recovery_rate."""
+        r = self.recycled(m, t)
+        if r <= 0:
+            return 0.0
+        rate = self.data.recycling[m].recovery_rate
+        return r / rate if rate > 0 else math.inf
+
+    def built(self, kind: str, name: str, t: int) -> bool:
+        return self.portfolio.built(self.data, kind, name, t)
+
+    def rounding(self, m: str, t: int, coefficient: float = 1.0) -> float:
+        """What the flows.csv rows of ``m`` in ``t`` may have lost to that file's 9 decimals, times a coefficient."""
+        return ROUNDING * self.portfolio.rows_of.get((m, t), 0) * abs(coefficient)
+
+    def market(self, m: str, t: int) -> float:
+        return sum(self.flow(o, t) for o in self.data.routes_of(m))  # inactive years carry none (route_bounds)
+
+    def equity(self, m: str, t: int) -> float:
+        return sum(self.flow(e, t) for e in self.data.offtakes_of(m))
+
+    def supplied(self, m: str, t: int) -> float:
+        return self.market(m, t) + self.equity(m, t) + self.recycled(m, t)
+
+    def through(self, m: str, stage: str, t: int) -> dict[str, float]:
+        """Tonnes of ``m`` whose ``stage`` country is each foreign country (a blend by its shares); stage
+        "any": each tonne once for every foreign country it is mined or refined in (``any_stage_cap``)."""
+        key = (m, stage, t)
+        if key not in self._through:
+            tonnes: dict[str, float] = {}
+            for e in self.flows_of[m]:
+                x = self.flow(e, t)
+                if stage == "any":
+                    countries = set(self.data.stage_shares(e, "mine")) | {self.data.stage_country(e, "refine")}
+                    shares = {c: self.data.touch_share(e, c) for c in countries}
+                else:
+                    shares = self.data.stage_shares(e, stage)
+                for c, share in shares.items():
+                    if c != self.data.home:
+                        tonnes[c] = tonnes.get(c, 0.0) + share * x
+            self._through[key] = dict(sorted(tonnes.items()))
+        return self._through[key]
+
+    def largest(self, m: str, stage: str, t: int) -> tuple[float, set[str], float]:
+        """The largest foreign share of the requirement at ``stage``, the countries within tolerance of it,
+        and the rounding allowance of a share."""
+        target = self.data.target[m, t]
+        shares = {c: (x / target if target > 0 else 0.0) for c, x in self.through(m, stage, t).items() if x > 0}
+        top = max(shares.values(), default=0.0)
+        rounding = self.rounding(m, t) / target if target > 0 else 0.0
+        return top, {c for c, s in shares.items() if top - s <= RTOL * top + 2 * rounding}, rounding
+
+    def headline(self, m: str, t: int) -> dict:
+        """summary.json's per-mineral figures recomputed from the data and flows.csv (stock as stated)."""
+        data = self.data
+        target = data.target[m, t]
+        stock = self.portfolio.stock.get((m, t), 0.0)
+        market, equity, recycled = self.market(m, t), self.equity(m, t), self.recycled(m, t)
+        return dict(unit=data.minerals[m].unit, target_t=target, market_t=market, equity_t=equity,
+                    recycled_t=recycled, supplied_t=market + equity + recycled,
+                    shortfall_t=max(0.0, target - (market + equity + recycled)), stockpile_t=stock,
+                    existing_stock_t=data.minerals[m].existing_stock_t,
+                    stock_days=stock / target * 365.0 if target > 0 else 0.0)
 
 
-def read_summary(path: Path) -> dict:
-    if not path.is_file():
-        raise UsageError(f"{path}: not found; verify takes a folder written by 'critmin solve'")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError([Problem(path.name, None, None, "not UTF-8 text")]) from None
-    except json.JSONDecodeError as error:
-        raise InputError([Problem(path.name, error.lineno, None, "not valid JSON", error.msg)]) from None
-    if not isinstance(document, dict):
-        raise InputError([Problem(path.name, 1, None, "must be a JSON object")])
-    return document
+# --------------------------------------------------------------------------- one check per family of build.py
 
 
-def read_portfolio(data: ModelData, folder: Path) -> Portfolio:
-    """flows.csv and summary.json of ``folder``, checked for shape; every problem is located."""
-    folder = Path(folder)
-    summary = read_summary(folder / "summary.json")
-    problems: list[Problem] = []
-
-    def need(key, kind, where="summary.json"):
-        value = summary.get(key)
-        ok = {"number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-              "number-or-null": lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
-              "list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-              "dict": lambda v: isinstance(v, dict), "text": lambda v: isinstance(v, str)}[kind](value)
-        if key not in summary:
-            problems.append(Problem(where, None, key, "required key is missing"))
-        elif not ok:
-            problems.append(Problem(where, None, key, f"must be {kind.replace('-', ' ')}", value))
-        return value if ok else None
-
-    status = need("status", "text")
-    objective = need("objective", "number-or-null")
-    gap = need("mip_gap", "number-or-null")
-    chosen = need("projects_chosen", "list") or []
-    built = need("plants_built", "list") or []
-    levers = need("cost_by_lever", "dict") or {}
-    minerals = need("minerals", "dict") or {}
-    if status is not None and status not in ("optimal", "time_limit", "infeasible"):
-        problems.append(Problem("summary.json", None, "status", "must be optimal, time_limit or infeasible", status))
-    if status in ("optimal", "time_limit") and objective is None:
-        problems.append(Problem("summary.json", None, "objective", "a solved run must state its objective"))
-    portfolio = Portfolio(status or "", objective, gap)
-    for p in chosen:
-        if p not in data.projects:
-            problems.append(Problem("summary.json", None, "projects_chosen", "not a project of this dataset", p))
-    for k in built:
-        if k not in data.plants:
-            problems.append(Problem("summary.json", None, "plants_built", "not a recycling plant of this dataset", k))
-    portfolio.stakes, portfolio.plants = set(chosen) & set(data.projects), set(built) & set(data.plants)
-    for key, target in (("project_start_years", portfolio.project_start), ("plant_start_years", portfolio.plant_start)):
-        for name, year in (summary.get(key) or {}).items():
-            if isinstance(year, int) and not isinstance(year, bool):
-                target[name] = year
-            else:
-                problems.append(Problem("summary.json", None, f"{key}.{name}", "must be a year", year))
-    for lever, cost in levers.items():
-        if not isinstance(cost, (int, float)) or isinstance(cost, bool):
-            problems.append(Problem("summary.json", None, f"cost_by_lever.{lever}", "must be a number", cost))
-        else:
-            portfolio.cost_by_lever[lever] = float(cost)
-
-    # Per-mineral entries: the last planned year in ``minerals``, earlier ones in ``by_year`` (pathway).
-    by_year = {max(data.years): minerals}
-    for year, entries in (summary.get("by_year") or {}).items():
-        if str(year).isdigit() and isinstance(entries, dict):
-            by_year.setdefault(int(year), entries)
-    for year, entries in by_year.items():
-        for m in data.minerals:
-            entry = entries.get(m)
-            column = f"minerals.{m}" if year == max(data.years) else f"by_year.{year}.{m}"
-            if not isinstance(entry, dict):
-                problems.append(Problem("summary.json", None, column, "required entry is missing"))
-                continue
-            for key in ("stockpile_t", "shortfall_t", "market_t", "equity_t", "recycled_t", "supplied_t"):
-                value = entry.get(key, 0.0 if key == "shortfall_t" else None)
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                    problems.append(Problem("summary.json", None, f"{column}.{key}", "must be a number", value))
-            portfolio.minerals[m, year] = entry
-            portfolio.stock[m, year] = _as_float(entry.get("stockpile_t"))
-            portfolio.shortfall[m, year] = _as_float(entry.get("shortfall_t", 0.0))
-        for m in entries:
-            if m not in data.minerals:
-                problems.append(Problem("summary.json", None, f"minerals.{m}", "not a mineral of this dataset"))
-
-    if status == "infeasible":
-        problems += _read_relaxed(summary, portfolio)
-    problems += _read_flows(data, folder / "flows.csv", portfolio)
-    problems += _check_splits(data, portfolio)
-    if problems:
-        raise InputError(problems)
-    return portfolio
+def check_target(ctx: Context, family: Family) -> None:
+    """1. supply + recycling + shortfall >= target; no shortfall in a strict solve."""
+    for t in ctx.data.years:
+        for m in ctx.data.minerals:
+            shortfall = ctx.portfolio.shortfall.get((m, t), 0.0)
+            family.add(f"{m} {t}", ctx.supplied(m, t) + shortfall, ctx.data.target[m, t], ">=", ctx.rounding(m, t))
+            if not ctx.elastic and shortfall > 0:
+                family.add(f"summary.json by_year.{t}.{m}.shortfall_t in a strict solve", shortfall, 0.0)
 
 
-def _read_relaxed(summary: dict, portfolio: Portfolio) -> list[Problem]:
-    """The limits an infeasible run's elastic re-solve states it relaxed (summary.json diagnosis.relaxed)."""
-    rows = (summary.get("diagnosis") or {}).get("relaxed") if isinstance(summary.get("diagnosis"), dict) else None
-    if not isinstance(rows, list):
-        return [Problem("summary.json", None, "diagnosis.relaxed", "an infeasible run must list its relaxed limits")]
-    problems = []
-    for i, row in enumerate(rows):
-        ok = (isinstance(row, dict) and isinstance(row.get("limit"), str) and isinstance(row.get("mineral"), str)
-              and isinstance(row.get("year"), int) and isinstance(row.get("where", ""), str)
-              and isinstance(row.get("relaxed_t"), (int, float)) and not isinstance(row.get("relaxed_t"), bool))
-        if not ok:
-            problems.append(Problem("summary.json", None, f"diagnosis.relaxed[{i}]", "malformed entry"))
-            continue
-        key = (row["limit"], row["mineral"], row["year"], row.get("where", ""))
-        portfolio.relaxed[key] = portfolio.relaxed.get(key, 0.0) + float(row["relaxed_t"])
-    return problems
-
-
-def _check_splits(data: ModelData, portfolio: Portfolio) -> list[Problem]:
-    """A blend's rows split its tonnes by the blend's shares (DESIGN "Mine blends")."""
-    problems = []
-    for (kind, source, m, t), parts in sorted(portfolio.split.items()):
-        if kind == "recycling":
-            continue
-        flow = source if kind == "market" else (source, m)
-        total = sum(parts.values())
-        for country, share in data.stage_shares(flow, "mine").items():
-            stated = parts.get(country, 0.0)
-            if abs(stated - share * total) > ATOL + RTOL * total:
-                problems.append(Problem("flows.csv", None, "tonnes",
-                                        f"{kind} {source} {m} {t}: {stated:.9g} t mined in {country}, but the blend "
-                                        f"gives it {share:g} of {total:.9g} t"))
-    return problems
-
-
-def _as_float(value) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
-
-
-def _read_flows(data: ModelData, path: Path, portfolio: Portfolio) -> list[Problem]:
-    if not path.is_file():
-        raise UsageError(f"{path}: not found; verify takes a folder written by 'critmin solve'")
-    problems: list[Problem] = []
-    try:
-        handle = open(path, newline="", encoding="utf-8")
-        with handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in FLOW_COLUMNS if c not in header]
-            if missing:
-                return [Problem(path.name, 1, c, "required column is missing") for c in missing]
-            for row in reader:
-                line = reader.line_num
-                if None in row:
-                    problems.append(Problem(path.name, line, None, "more cells than header columns"))
+def check_country_cap(ctx: Context, family: Family) -> None:
+    """2. per stage in cap_stages and foreign country: flows of m through it <= cap[m] * target[m]."""
+    for t in ctx.data.years:
+        for m in ctx.data.minerals:
+            bound = ctx.policy.cap(m) * ctx.data.target[m, t]
+            for g in STAGES:
+                if g not in ctx.policy.cap_stages:
                     continue
-                cells = {k: _unquote((v or "").strip()) for k, v in row.items()}
-                problems += _flow_row(data, path.name, line, cells, portfolio)
-    except UnicodeDecodeError:
-        return [Problem(path.name, None, None, "not UTF-8 text")]
-    except csv.Error as error:
-        return [Problem(path.name, None, None, "not a readable CSV file", str(error))]
-    return problems
+                for c, tonnes in ctx.through(m, g, t).items():
+                    family.add(f"{m} {g} {c} {t}", tonnes,
+                               bound + ctx.allowed("country cap", m, t, f"{c} at the {g} stage"),
+                               rounding=ctx.rounding(m, t))
 
 
-def _flow_row(data: ModelData, name: str, line: int, cells: dict, portfolio: Portfolio) -> list[Problem]:
-    problems = []
-    numbers = {}
-    for column in ("year", "tonnes", "cost"):
-        value = _number(cells[column])
-        if value is None or (column == "tonnes" and value < 0):
-            problems.append(Problem(name, line, column, "must be a finite number" + (", not negative"
-                                                                                    if column == "tonnes" else ""),
-                                    cells[column] or None))
-        numbers[column] = value
-    if problems:
-        return problems
-    year, tonnes, cost = int(numbers["year"]), numbers["tonnes"], numbers["cost"]
-    if year not in data.years:
-        return [Problem(name, line, "year", "not a planned year of this run", cells["year"])]
-    kind, source, m = cells["source_type"], cells["source_id"], cells["mineral"]
-    if m not in data.minerals:
-        return [Problem(name, line, "mineral", "not a mineral of this dataset", m)]
-    if kind == "market":
-        route = data.routes.get(source)
-        if route is None or route.mineral != m:
-            return [Problem(name, line, "source_id", f"not a {m} route of this dataset", source)]
-        key, store, flow = (source, year), portfolio.buy, source
-        mines, refine = data.stage_shares(source, "mine"), route.refine_country
-    elif kind == "equity":
-        if (source, m) not in data.offtakes:
-            return [Problem(name, line, "source_id", f"not a project with {m} offtake in this dataset", source)]
-        key, store, flow = (source, m, year), portfolio.offtake, (source, m)
-        mines, refine = data.stage_shares(flow, "mine"), data.projects[source].refine_country
-    elif kind == "recycling":
-        if m not in data.recycling:
-            return [Problem(name, line, "mineral", "has no recycling feedstock in this dataset", m)]
-        key, store, flow = (m, year), portfolio.recycled, None
-        mines, refine = {data.home: 1.0}, data.home
-    else:
-        return [Problem(name, line, "source_type", "must be market, equity or recycling", kind)]
-    if cells["mine_country"] not in mines:
-        problems.append(Problem(name, line, "mine_country", f"does not match the dataset ({', '.join(mines)})",
-                                cells["mine_country"]))
-    if cells["refine_country"] != refine:
-        problems.append(Problem(name, line, "refine_country", f"does not match the dataset ({refine})",
-                                cells["refine_country"]))
-    parts = portfolio.split.setdefault((kind, source, m, year), {})
-    if cells["mine_country"] in parts:
-        problems.append(Problem(name, line, "source_id", "the same flow appears twice", source))
-    parts[cells["mine_country"]] = tonnes
-    store[key] = store.get(key, 0.0) + tonnes
-    portfolio.row_cost[kind, source, m, year] = portfolio.row_cost.get((kind, source, m, year), 0.0) + cost
-    return problems
+def check_route_bounds(ctx: Context, family: Family) -> None:
+    """3. x <= max_t (0 outside the route's years); x > 0 => x >= min_t."""
+    for t in ctx.data.years:
+        for o, route in ctx.data.routes.items():
+            x = ctx.portfolio.buy.get((o, t), 0.0)
+            rounding = ctx.rounding(route.mineral, t)
+            family.add(f"{o} max_t {t}", x, route.max_t if route.active(t) else 0.0, rounding=rounding)
+            if route.min_t > 0 and x > 0:
+                family.add(f"{o} min_t {t}", x, route.min_t, ">=", rounding=rounding)
 
 
-# --------------------------------------------------------------------------- checking
+def check_equity(ctx: Context, family: Family) -> None:
+    """4. q <= offtake * y; take-or-pay once on stream; a stake starts no earlier than available_from."""
+    data = ctx.data
+    for t in data.years:
+        for (p, m), offtake in data.offtakes.items():
+            q = ctx.portfolio.offtake.get((p, m, t), 0.0)
+            y = 1.0 if ctx.built("stake", p, t) else 0.0
+            family.add(f"{p} {m} offtake {t}", q, offtake.offtake_t * y, rounding=ctx.rounding(m, t))
+            if offtake.min_take > 0 and y:
+                family.add(f"{p} {m} take-or-pay {t}",
+                           q + ctx.allowed("take-or-pay floor of a committed stake", m, t, f"committed stake {p}"),
+                           offtake.min_take * offtake.offtake_t, ">=", rounding=ctx.rounding(m, t))
+    for p in sorted(ctx.portfolio.stakes):
+        begin = ctx.portfolio.start(data, "stake", p)
+        family.add(f"{p} starts ({begin}) from available_from {data.projects[p].available_from}",
+                   float(data.projects[p].available_from), float(begin if begin is not None else 0))
+
+
+def check_recycling(ctx: Context, family: Family) -> None:
+    """5. feed = recycled / recovery <= feedstock; stream feed <= built capacity; recycling share floor."""
+    data = ctx.data
+    for t in data.years:
+        for m, recycling in data.recycling.items():
+            if ctx.recycled(m, t) > 0 and recycling.recovery_rate <= 0:
+                family.add(f"{m} recycled with recovery_rate 0 ({t})", ctx.recycled(m, t), 0.0)
+                continue
+            family.add(f"{m} feedstock {t}", ctx.feed(m, t), data.feedstock_t(m, t),
+                       rounding=ctx.rounding(m, t, 1.0 / recycling.recovery_rate if recycling.recovery_rate else 1.0))
+        for stream, minerals in data.stream_minerals.items():
+            rounding = sum(ctx.rounding(m, t, 1.0 / data.recycling[m].recovery_rate)
+                           for m in minerals if data.recycling[m].recovery_rate > 0)
+            family.add(f"plant capacity of stream {stream} {t}", sum(ctx.feed(m, t) for m in minerals),
+                       sum(k.capacity_t for name, k in data.plants.items()
+                           if k.stream == stream and ctx.built("build", name, t)), rounding=rounding)
+        for m in data.minerals:
+            share = ctx.policy.min_recycling_share.get(m, 0.0)
+            if share > 0 and not ctx.elastic:
+                family.add(f"{m} recycling share {t}", ctx.recycled(m, t), share * data.target[m, t], ">=",
+                           rounding=ctx.rounding(m, t))
+
+
+def check_stockpile(ctx: Context, family: Family) -> None:
+    """6. rule mode: s >= days/365 x each foreign exposure (both stages); s >= min_days/365 x target;
+    stock moves between planned years (a one-year run is a steady state)."""
+    data, policy = ctx.data, ctx.policy
+    for t in data.years:
+        for m, mineral in data.minerals.items():
+            stock = ctx.portfolio.stock.get((m, t), 0.0)
+            if policy.stockpile_mode == "rule" and policy.stockpile_days > 0:
+                for g in STAGES:
+                    for c, tonnes in ctx.through(m, g, t).items():
+                        family.add(f"{m} cover of {g} {c} {t}", stock, policy.stockpile_days / 365.0 * tonnes, ">=",
+                                   rounding=ctx.rounding(m, t, policy.stockpile_days / 365.0))
+            family.add(f"{m} floor {t}", stock + ctx.allowed("stockpile floor (stockpile_min_days)", m, t),
+                       policy.stockpile_min_days / 365.0 * data.target[m, t], ">=")
+            if mineral.max_stock_build_t is not None and len(data.years) > 1:
+                before = ctx.portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
+                family.add(f"{m} stock build {t}", stock - before,
+                           mineral.max_stock_build_t + ctx.allowed("stock-move limit (max_stock_build_t)", m, t))
+
+
+def check_budget(ctx: Context, family: Family) -> None:
+    """7. capex of the stakes and plants chosen (each once; committed ones are sunk) <= investment_budget."""
+    if ctx.policy.investment_budget is not None:
+        family.add("investment budget", _capex_spent(ctx), ctx.policy.investment_budget)
+
+
+def _capex_spent(ctx: Context) -> float:
+    data = ctx.data
+    return (sum(data.projects[p].capex for p in ctx.portfolio.stakes if not data.projects[p].committed)
+            + sum(data.plants[k].capex for k in ctx.portfolio.plants if not data.plants[k].committed))
+
+
+def check_choices(ctx: Context, family: Family) -> None:
+    """force_projects are chosen (or built), exclude_projects are not (build.define_choices)."""
+    data, portfolio = ctx.data, ctx.portfolio
+    for key, wanted in (("force_projects", True), ("exclude_projects", False)):
+        for name in getattr(ctx.policy, key, ()):
+            if name in data.projects:
+                where, taken = "summary.json projects_chosen", name in portfolio.stakes
+            elif name in data.plants:
+                where, taken = "summary.json plants_built", name in portfolio.plants
+            else:
+                continue
+            family.checked += 1
+            if taken != wanted:
+                family.fail(where, f"{'lacks' if wanted else 'lists'} {name}, which policy.{key} "
+                                   f"{'forces in' if wanted else 'leaves out'}")
+
+
+def check_policy_limits(ctx: Context, family: Family) -> None:
+    """8. conflict-mined share <= conflict_max_share; home-or-ally share >= ally_min_share (per stage);
+    any-stage exposure <= any_stage_cap."""
+    data, policy = ctx.data, ctx.policy
+    friendly = data.allies | {data.home}
+    for t in data.years:
+        for m in data.minerals:
+            target, flows = data.target[m, t], ctx.flows_of[m]
+            rounding = ctx.rounding(m, t)
+            if policy.conflict_max_share < 1 and data.conflict:
+                tonnes = sum(data.share_in(e, data.conflict) * ctx.flow(e, t) for e in flows)
+                family.add(f"{m} conflict share {t}", tonnes, policy.conflict_max_share * target
+                           + ctx.allowed("conflict-affected share limit", m, t), rounding=rounding)
+            for g in STAGES:
+                floor = policy.ally_min_share.get(g, 0.0)
+                if floor > 0 and not ctx.elastic:
+                    tonnes = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly)
+                                 * ctx.flow(e, t) for e in flows)
+                    family.add(f"{m} ally share {g} {t}", tonnes + ctx.recycled(m, t), floor * target, ">=",
+                               rounding=rounding)
+            if policy.any_stage_cap is not None:
+                for c, tonnes in ctx.through(m, "any", t).items():
+                    family.add(f"{m} any stage {c} {t}", tonnes, policy.any_stage_cap * target
+                               + ctx.allowed("any-stage cap", m, t, f"{c} at any stage"), rounding=rounding)
+
+
+# The constraint families, in build.py's order: a family added there gets its check_<family> here.
+CHECKS = (("target", check_target), ("country_cap", check_country_cap), ("route_bounds", check_route_bounds),
+          ("equity", check_equity), ("recycling", check_recycling), ("stockpile", check_stockpile),
+          ("budget", check_budget), ("choices", check_choices), ("policy_limits", check_policy_limits))
 
 
 def check(data: ModelData, portfolio: Portfolio) -> Report:
-    """Every constraint family and the objective, from the data and the portfolio alone."""
+    """Every constraint family, what the outputs state, and the objective, from the data and the portfolio alone."""
+    ctx = Context(data, portfolio)
     report = Report()
-    family = report.families
-    policy = data.policy
-    elastic = portfolio.status == "infeasible"
-    if elastic:
+    if ctx.elastic:
         report.notes.append("infeasible run: the elastic portfolio is checked against every limit, each allowed to "
                             "exceed its bound by no more than the relaxation summary.json states; the recycling "
                             "and ally floors and the objective are elastic there and not checked")
-
-    def allowed(limit, m, t, where="") -> float:
-        """Tonnes by which an infeasible run says it relaxed this limit (0 in a solved run)."""
-        return portfolio.relaxed.get((limit, m, t, where), 0.0) if elastic else 0.0
-    for (p, m, t), q in sorted(portfolio.offtake.items(), key=lambda item: item[0][2]):
-        if q > 0 and not data.projects[p].committed and p not in portfolio.stakes:
-            portfolio.stakes.add(p)
-            portfolio.project_start.setdefault(p, t)
-    stakes = portfolio.stakes
-
-    def built(kind, name, t) -> bool:
-        return portfolio.built(data, kind, name, t)
-
-    def flow(e, t) -> float:
-        if isinstance(e, tuple):
-            return portfolio.offtake.get((e[0], e[1], t), 0.0)
-        return portfolio.buy.get((e, t), 0.0)
-
-    def recycled(m, t) -> float:
-        return portfolio.recycled.get((m, t), 0.0)
-
-    def feed(m, t) -> float:
-        r = recycled(m, t)
-        if r <= 0:
-            return 0.0
-        rate = data.recycling[m].recovery_rate
-        return r / rate if rate > 0 else math.inf
-
-    flows_of = {m: data.routes_of(m) + data.offtakes_of(m) for m in data.minerals}
-    for t in data.years:
-        for m in data.minerals:
-            target = data.target[m, t]
-            supplied = sum(flow(e, t) for e in flows_of[m]) + recycled(m, t)
-            # 1. target
-            family["target"].add(f"{m} {t}", supplied + portfolio.shortfall.get((m, t), 0.0), target, ">=")
-            if not elastic and portfolio.shortfall.get((m, t), 0.0) > 0:
-                family["target"].add(f"{m} {t} shortfall in a strict solve", portfolio.shortfall[m, t], 0.0)
-            # 2. country caps and 6. stockpile rule, per stage and foreign country (a blend by its shares)
-            for g in STAGES:
-                through: dict[str, float] = {}
-                for e in flows_of[m]:
-                    for c, share in data.stage_shares(e, g).items():
-                        if c != data.home:
-                            through[c] = through.get(c, 0.0) + share * flow(e, t)
-                for c, tonnes in sorted(through.items()):
-                    if g in policy.cap_stages:
-                        family["country_cap"].add(f"{m} {g} {c} {t}", tonnes, policy.cap(m) * target
-                                                  + allowed("country cap", m, t, f"{c} at the {g} stage"))
-                    if policy.stockpile_mode == "rule" and policy.stockpile_days > 0:
-                        family["stockpile"].add(f"{m} cover of {g} {c} {t}", portfolio.stock.get((m, t), 0.0),
-                                                policy.stockpile_days / 365.0 * tonnes, ">=")
-            family["stockpile"].add(f"{m} floor {t}", portfolio.stock.get((m, t), 0.0)
-                                    + allowed("stockpile floor (stockpile_min_days)", m, t),
-                                    policy.stockpile_min_days / 365.0 * target, ">=")
-            # 5. recycling floor; 8. policy limits
-            share = policy.min_recycling_share.get(m, 0.0)
-            if share > 0 and not elastic:
-                family["recycling"].add(f"{m} recycling share {t}", recycled(m, t), share * target, ">=")
-            if policy.conflict_max_share < 1 and data.conflict:
-                tonnes = sum(data.share_in(e, data.conflict) * flow(e, t) for e in flows_of[m])
-                family["policy_limits"].add(f"{m} conflict share {t}", tonnes, policy.conflict_max_share * target
-                                            + allowed("conflict-affected share limit", m, t))
-            friendly = data.allies | {data.home}
-            for g in STAGES:
-                floor = policy.ally_min_share.get(g, 0.0)
-                if floor > 0 and not elastic:
-                    tonnes = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly)
-                                 * flow(e, t) for e in flows_of[m])
-                    family["policy_limits"].add(f"{m} ally share {g} {t}", tonnes + recycled(m, t), floor * target,
-                                                ">=")
-            if policy.any_stage_cap is not None:
-                touching: dict[str, float] = {}
-                for e in flows_of[m]:
-                    countries = set(data.stage_shares(e, "mine")) | {data.stage_country(e, "refine")}
-                    for c in countries - {data.home}:
-                        # each tonne once: the whole flow where it is refined, a blend's share where mined
-                        touching[c] = touching.get(c, 0.0) + data.touch_share(e, c) * flow(e, t)
-                for c, tonnes in sorted(touching.items()):
-                    family["policy_limits"].add(f"{m} any stage {c} {t}", tonnes, policy.any_stage_cap * target
-                                                + allowed("any-stage cap", m, t, f"{c} at any stage"))
-        # 3. route bounds
-        for o, route in data.routes.items():
-            x = portfolio.buy.get((o, t), 0.0)
-            family["route_bounds"].add(f"{o} max_t {t}", x, route.max_t if route.active(t) else 0.0)
-            if route.min_t > 0 and x > 0:
-                family["route_bounds"].add(f"{o} min_t {t}", x, route.min_t, ">=")
-        # 4. equity
-        for (p, m), offtake in data.offtakes.items():
-            q = portfolio.offtake.get((p, m, t), 0.0)
-            y = 1.0 if built("stake", p, t) else 0.0
-            family["equity"].add(f"{p} {m} offtake {t}", q, offtake.offtake_t * y)
-            if offtake.min_take > 0 and y:
-                family["equity"].add(f"{p} {m} take-or-pay {t}",
-                                     q + allowed("take-or-pay floor of a committed stake", m, t,
-                                                 f"committed stake {p}"),
-                                     offtake.min_take * offtake.offtake_t, ">=")
-        for p in sorted(stakes):
-            begin = portfolio.start(data, "stake", p)
-            family["equity"].add(f"{p} starts ({begin}) from available_from {data.projects[p].available_from}",
-                                 float(data.projects[p].available_from), float(begin if begin is not None else 0), )
-        # 5. recycling
-        for m, recycling in data.recycling.items():
-            if recycled(m, t) > 0 and recycling.recovery_rate <= 0:
-                family["recycling"].add(f"{m} recycled with recovery_rate 0 ({t})", recycled(m, t), 0.0)
-                continue
-            family["recycling"].add(f"{m} feedstock {t}", feed(m, t), data.feedstock_t(m, t))
-        for stream, minerals in data.stream_minerals.items():
-            family["recycling"].add(f"plant capacity of stream {stream} {t}", sum(feed(m, t) for m in minerals),
-                                    sum(k.capacity_t for name, k in data.plants.items()
-                                        if k.stream == stream and built("build", name, t)))
-        # 6. stock moves, only between planned years (a one-year run is a steady state)
-        for m, mineral in data.minerals.items():
-            if mineral.max_stock_build_t is not None and len(data.years) > 1:
-                before = portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
-                family["stockpile"].add(f"{m} stock build {t}", portfolio.stock.get((m, t), 0.0) - before,
-                                        mineral.max_stock_build_t + allowed("stock-move limit (max_stock_build_t)",
-                                                                            m, t))
-    # 7. budget: each capex once; committed assets are sunk
-    if policy.investment_budget is not None:
-        spent = (sum(data.projects[p].capex for p in stakes if not data.projects[p].committed)
-                 + sum(data.plants[k].capex for k in portfolio.plants if not data.plants[k].committed))
-        family["budget"].add("investment budget", spent, policy.investment_budget)
-
-    costs = _costs(data, portfolio, feed)
-    _check_reported(data, portfolio, report, costs, flow, recycled, flows_of)
-    if not elastic:
-        _check_objective(data, portfolio, report, costs)
+    for name, check_family in CHECKS:
+        check_family(ctx, report.families[name])
+    costs = _costs(ctx)
+    check_reported(ctx, report.families["reported"], costs)
+    check_marginal_values(ctx, report.families["marginal_values"])
+    check_workbook(ctx, report.families["workbook"], costs)
+    if not ctx.elastic:
+        check_objective(ctx, report, costs)
     return report
 
 
-def _costs(data: ModelData, portfolio: Portfolio, feed) -> dict:
-    """Each lever's annual cost per year, and each source's cost, recomputed from the data."""
+# --------------------------------------------------------------------------- costs, recomputed
+
+
+def _costs(ctx: Context) -> dict:
+    """Each lever's annual cost per year and each source's cost, recomputed from the data; with what
+    flows.csv's rounding of the tonnes may move each (``rounding``, ``source_rounding``)."""
+    data, portfolio = ctx.data, ctx.portfolio
     rate = data.policy.discount_rate
     levers: dict[tuple[str, int], float] = {}
+    rounding: dict[tuple[str, int], float] = {}
     sources: dict[tuple, float] = {}
+    source_rounding: dict[tuple, float] = {}
+    rows = {}
+    for row in portfolio.rows:
+        key = (row.source_type, "all" if row.source_type == "recycling" else row.source_id, row.year)
+        rows[key] = rows.get(key, 0) + 1
     for t in data.years:
-        market = 0.0
+        market = market_rounding = 0.0
         for o, route in data.routes.items():
             x = portfolio.buy.get((o, t), 0.0)
-            cost = data.unit_cost(o, t) * x + (route.fixed_cost if route.needs_switch and x > 0 else 0.0)
+            unit = data.unit_cost(o, t)
+            cost = unit * x + (route.fixed_cost if route.needs_switch and x > 0 else 0.0)
             market += cost
-            if x > 0:
+            n = rows.get(("market", o, t), 0)
+            market_rounding += ROUNDING * n * unit
+            if x > 0 or n:
                 sources["market", o, t] = cost
-        equity = 0.0
+                source_rounding["market", o, t] = ROUNDING * n * (1.0 + unit)
+        equity = equity_rounding = 0.0
         for p, project in data.projects.items():
-            on = portfolio.built(data, "stake", p, t) and not project.committed
+            on = ctx.built("stake", p, t) and not project.committed
             annuity = _crf(rate, project.life_years) * project.capex if on else 0.0
-            cost = annuity + sum(data.flow_unit_cost((pp, m), t) * portfolio.offtake.get((p, m, t), 0.0)
-                                 for (pp, m) in data.offtakes if pp == p)
+            pms = [pm for pm in data.offtakes if pm[0] == p]
+            cost = annuity + sum(data.flow_unit_cost(pm, t) * ctx.flow(pm, t) for pm in pms)
             equity += cost
-            if any(portfolio.offtake.get((p, m, t), 0.0) > 0 for (pp, m) in data.offtakes if pp == p):
+            n = rows.get(("equity", p, t), 0)
+            unit = max((data.flow_unit_cost(pm, t) for pm in pms), default=0.0)
+            equity_rounding += ROUNDING * n * unit
+            if any(ctx.flow(pm, t) > 0 for pm in pms) or n:
                 sources["equity", p, t] = cost
+                source_rounding["equity", p, t] = ROUNDING * n * (1.0 + unit)
         plants = sum((0.0 if k.committed else _crf(rate, k.life_years) * k.capex) + k.fixed_cost
-                     for name, k in data.plants.items() if portfolio.built(data, "build", name, t))
-        processing = sum(r.unit_cost * feed(m, t) for m, r in data.recycling.items())
-        if any(feed(m, t) > 0 for m in data.recycling):
+                     for name, k in data.plants.items() if ctx.built("build", name, t))
+        processing = sum(r.unit_cost * ctx.feed(m, t) for m, r in data.recycling.items())
+        per_tonne = max((r.unit_cost / r.recovery_rate for r in data.recycling.values() if r.recovery_rate > 0),
+                        default=0.0)
+        n = rows.get(("recycling", "all", t), 0)
+        if any(ctx.feed(m, t) > 0 for m in data.recycling) or n:
             sources["recycling", "all", t] = plants + processing
-        levers["market", t] = market
-        levers["equity", t] = equity
-        levers["recycling", t] = plants + processing
+            source_rounding["recycling", "all", t] = ROUNDING * n * (1.0 + per_tonne)
+        levers["market", t], rounding["market", t] = market, market_rounding
+        levers["equity", t], rounding["equity", t] = equity, equity_rounding
+        levers["recycling", t], rounding["recycling", t] = plants + processing, ROUNDING * n * per_tonne
         levers["stockpile", t] = sum(mn.holding_cost_rate * data.reference_price(m, t) * portfolio.stock.get((m, t), 0.0)
                                      for m, mn in data.minerals.items())
         levers["shortfall", t] = sum(mn.shortfall_penalty * portfolio.shortfall.get((m, t), 0.0)
                                      for m, mn in data.minerals.items())
         levers["recourse", t] = _recourse(data, portfolio, t)
-    return {"levers": levers, "sources": sources}
+        for lever in ("stockpile", "shortfall", "recourse"):
+            rounding[lever, t] = 0.0
+    return {"levers": levers, "rounding": rounding, "sources": sources, "source_rounding": source_rounding}
 
 
 def _recourse(data: ModelData, portfolio: Portfolio, year: int) -> float:
@@ -617,165 +588,727 @@ def _recourse(data: ModelData, portfolio: Portfolio, year: int) -> float:
     return float((table["probability"] * table["extra_cost"]).sum())
 
 
-def _check_reported(data, portfolio, report, costs, flow, recycled, flows_of) -> None:
-    """What the outputs state agrees with the flows: totals per mineral, cost per source and lever."""
-    family = report.families["reported"]
+def _discounted(ctx: Context, values: dict, lever: str) -> float:
+    return sum(ctx.data.discount(t) * values[lever, t] for t in ctx.data.years)
 
-    def equal(where, stated, computed):
-        family.add(where, stated, computed)
-        family.add(where, stated, computed, ">=")
 
-    for (m, t), entry in portfolio.minerals.items():
-        market = sum(flow(o, t) for o in data.routes_of(m))  # inactive years carry none (route_bounds)
-        equity = sum(flow(e, t) for e in data.offtakes_of(m))
-        for key, computed in (("market_t", market), ("equity_t", equity), ("recycled_t", recycled(m, t)),
-                              ("supplied_t", market + equity + recycled(m, t))):
-            equal(f"summary {m} {key} {t}", _as_float(entry.get(key)), computed)
+# --------------------------------------------------------------------------- what summary.json states
+
+
+def _country(family: Family, where: str, stated, top: float, candidates: set[str]) -> None:
+    """The country stated for the largest share is one whose share is the largest (ties: any of them);
+    none (null or empty) when no foreign country supplies the mineral."""
+    family.checked += 1
+    if stated in candidates or (stated in (None, "") and (not candidates or top == 0)):
+        return
+    shown = ", ".join(sorted(candidates)) or "no foreign country"
+    family.fail(where, f"states {_show(stated)}, but the largest foreign share ({top:.6g}) is {shown}'s")
+
+
+def _achieved_gap(objective, bound) -> float | None:
+    """|incumbent - bound| / |incumbent|, as HiGHS defines it (computed here again)."""
+    if objective is None or bound is None:
+        return None
+    if abs(objective) < 1e-12:
+        return 0.0 if abs(bound) < 1e-12 else math.inf
+    return max(0.0, abs(objective - bound) / abs(objective))
+
+
+def check_reported(ctx: Context, family: Family, costs: dict) -> None:
+    """summary.json's headline figures and flows.csv's costs, recomputed from the inputs and flows.csv alone."""
+    data, portfolio = ctx.data, ctx.portfolio
+    summary = portfolio.summary
+    last = max(data.years)
+    # The run as a whole first: what it solved for, whether it solved, what it chose.
+    family.agree("summary.json year", summary.get("year"), last, "the run's last planned year is")
+    family.agree("summary.json years", summary.get("years"), list(data.years), "the run plans")
+    _check_status(ctx, family)
+    _check_assets(ctx, family)
+    # Per mineral and year: by_year for every planned year, minerals for the last.
+    blocks = [(f"by_year.{t}", t, summary["by_year"][str(t)]) for t in data.years] + [("minerals", last,
+                                                                                          summary["minerals"])]
+    for column, t, entries in blocks:
+        for m in data.minerals:
+            entry, expected, where = entries[m], ctx.headline(m, t), f"summary.json {column}.{m}"
+            family.agree(f"{where}.unit", entry.get("unit"), expected["unit"], "the dataset gives")
+            family.equal(f"{where}.target_t", entry["target_t"], expected["target_t"], what="the dataset gives")
+            for key in ("market_t", "equity_t", "recycled_t", "supplied_t", "shortfall_t"):
+                family.equal(f"{where}.{key}", entry[key], expected[key], ctx.rounding(m, t), "flows.csv gives")
+            family.equal(f"{where}.stockpile_t", entry["stockpile_t"], expected["stockpile_t"],
+                         what=f"by_year.{t} states")
+            family.equal(f"{where}.stock_days", entry["stock_days"], expected["stock_days"],
+                         what="stockpile_t / target_t x 365 gives")
+            for g in STAGES:
+                top, candidates, rounding = ctx.largest(m, g, t)
+                family.equal(f"{where}.largest_{g}_share", entry[f"largest_{g}_share"], top, 2 * rounding,
+                             "flows.csv gives")
+                _country(family, f"{where}.largest_{g}_country", entry[f"largest_{g}_country"], top, candidates)
+                part = entry["largest_share"][g]
+                family.equal(f"{where}.largest_share.{g}.share", part["share"], top, 2 * rounding, "flows.csv gives")
+                _country(family, f"{where}.largest_share.{g}.country", part.get("country"), top, candidates)
+    # What each source costs in flows.csv, per lever and per year.
     stated: dict[tuple, float] = {}
     for (kind, source, m, t), cost in portfolio.row_cost.items():
         key = (kind, "all" if kind == "recycling" else source, t)
         stated[key] = stated.get(key, 0.0) + cost
     for key in sorted(set(stated) | set(costs["sources"]), key=str):
-        equal(f"flows.csv cost of {key[0]} {key[1]} {key[2]}", stated.get(key, 0.0), costs["sources"].get(key, 0.0))
-    if portfolio.status != "infeasible":
-        for lever, cost in portfolio.cost_by_lever.items():
-            if lever in LEVERS and lever != "recourse":
-                # cost_by_lever counts each year as the objective does: discounted to the first year
-                equal(f"summary cost_by_lever.{lever}", cost, sum(data.discount(t) * v
-                                                                 for (lv, t), v in costs["levers"].items()
-                                                                 if lv == lever))
+        family.equal(f"flows.csv cost of {key[0]} {key[1]} {key[2]}", stated.get(key, 0.0),
+                     costs["sources"].get(key, 0.0), costs["source_rounding"].get(key, 0.0))
+    skipped = ("recourse", "shortfall") if ctx.elastic else ("recourse",)
+    for lever in LEVERS:
+        if lever not in portfolio.cost_by_lever:
+            family.fail(f"summary.json cost_by_lever.{lever}", "missing: every lever of the objective is stated")
+        elif lever not in skipped:
+            # cost_by_lever counts each year as the objective does: discounted to the first year
+            family.equal(f"summary.json cost_by_lever.{lever}", portfolio.cost_by_lever[lever],
+                         _discounted(ctx, costs["levers"], lever), _discounted(ctx, costs["rounding"], lever))
+    for lever in sorted(set(portfolio.cost_by_lever) - set(LEVERS)):
+        family.fail(f"summary.json cost_by_lever.{lever}", "not a lever of the objective")
+    for t in data.years:
+        year = portfolio.cost_by_year.get(t)
+        if year is None:
+            family.fail(f"summary.json cost_by_year.{t}", "missing: every planned year's cost is stated")
+            continue
+        for lever in sorted(set(year) | set(LEVERS)):
+            if lever not in LEVERS or lever not in year:
+                family.fail(f"summary.json cost_by_year.{t}.{lever}", "not a lever of the objective"
+                            if lever not in LEVERS else "missing: every lever of the objective is stated")
+            elif lever not in skipped:
+                family.equal(f"summary.json cost_by_year.{t}.{lever}", year[lever], costs["levers"][lever, t],
+                             costs["rounding"][lever, t])
 
 
-def _check_objective(data, portfolio, report, costs) -> None:
-    levers = costs["levers"]
-    rate = data.policy.discount_rate
-    first = min(data.years)
+def _check_status(ctx: Context, family: Family) -> None:
+    """status, objective, objective_bound, mip_gap and warnings agree with one another and with the flows."""
+    data, portfolio = ctx.data, ctx.portfolio
+    summary, status = portfolio.summary, portfolio.status
+    objective, bound, gap = portfolio.objective, portfolio.bound, portfolio.mip_gap
+    family.checked += 1
+    if status in ("optimal", "time_limit"):
+        for t in data.years:
+            for m in data.minerals:
+                unmet = data.target[m, t] - ctx.supplied(m, t)
+                if unmet > RTOL * data.target[m, t] + ctx.rounding(m, t):
+                    family.fail("summary.json status", f"states {status!r}, but flows.csv leaves {unmet:.6g} t of "
+                                                       f"{m} unmet in {t}: a solved run meets every target")
+        if "diagnosis" in summary:
+            family.fail("summary.json diagnosis", f"a {status} run has no diagnosis (only an infeasible one)")
+        computed = _achieved_gap(objective, bound)
+        family.checked += 1
+        if gap is None:
+            if computed is not None and math.isfinite(computed):
+                family.fail("summary.json mip_gap", f"is null, but objective and objective_bound give {computed:.6g}")
+        elif computed is None:
+            family.fail("summary.json mip_gap", f"states {gap:.6g} without an objective and its bound")
+        elif not math.isfinite(computed):
+            family.fail("summary.json mip_gap", f"states {gap:.6g}, but the objective is 0 and its bound is not: "
+                                                "the gap is infinite")
+        else:
+            family.equal("summary.json mip_gap", gap, computed, what="objective and objective_bound give")
+        if objective is not None and bound is not None:
+            family.add("summary.json objective_bound <= objective (the bound of a minimization)", bound, objective)
+        effective = gap if gap is not None else computed
+    else:
+        if objective is not None:
+            family.fail("summary.json objective", "an infeasible run states no objective (null): see diagnosis")
+        if bound is not None:
+            family.fail("summary.json objective_bound", "an infeasible run states no bound (null)")
+        if not any(tonnes > 0 for tonnes in portfolio.relaxed.values()):
+            family.fail("summary.json status", "states 'infeasible', but diagnosis.relaxed relaxes no limit: a run "
+                                               "that needs no relaxation is solved")
+        effective = gap
+    family.checked += 1
+    missing = [warning for warning in gap_warnings(status, effective) if warning not in portfolio.warnings]
+    if missing:
+        shown = "unknown" if effective is None else f"{effective:.3g}"
+        family.fail("summary.json warnings", f"lacks the warning a run stopped at gap {shown} must carry "
+                                             f"(above {GAP_WARNING_ABOVE:g}, or unproven): {missing[0]!r}")
 
-    def discounted(lever_names):
-        return sum((1.0 + rate) ** -(t - first) * levers[lever, t] for lever in lever_names for t in data.years)
 
-    first_stage = discounted([lv for lv in LEVERS if lv != "recourse"])
-    exact_recourse = discounted(["recourse"])
+def _check_assets(ctx: Context, family: Family) -> None:
+    """projects_chosen / plants_built: every project with offtake, every committed asset on stream (from
+    max(first year, available_from)), and nothing committed that is not."""
+    data, portfolio = ctx.data, ctx.portfolio
+    first, last = data.years[0], data.years[-1]
+    for kind, assets, chosen, starts, key in (("stake", data.projects, portfolio.stakes, portfolio.project_start,
+                                               "projects_chosen"),
+                                              ("build", data.plants, portfolio.plants, portfolio.plant_start,
+                                               "plants_built")):
+        starts_key = "project_start_years" if kind == "stake" else "plant_start_years"
+        for name, asset in assets.items():
+            if not asset.committed:
+                continue
+            family.checked += 1
+            begin = max(first, asset.available_from if kind == "stake" else data.plant_from(name))
+            if begin <= last and name not in chosen:
+                family.fail(f"summary.json {key}", f"lacks {name}, committed and on stream from {begin}")
+            elif begin > last and name in chosen:
+                family.fail(f"summary.json {key}", f"lists {name}, committed but not on stream before {last + 1}")
+            elif name in chosen and starts.get(name) != begin:
+                family.fail(f"summary.json {starts_key}.{name}",
+                            f"states {starts.get(name)}, but a committed asset is on stream from {begin}")
+    offtaken = {}
+    for (p, m, t), q in sorted(portfolio.offtake.items(), key=lambda item: item[0][2]):
+        if q > 0:
+            offtaken.setdefault(p, (m, t))
+    for p, (m, t) in offtaken.items():
+        family.checked += 1
+        if p not in portfolio.stakes:
+            family.fail("summary.json projects_chosen", f"lacks {p}, whose {m} offtake flows.csv lists in {t}")
+    for t in data.years:
+        for stream, minerals in data.stream_minerals.items():
+            recycled = [m for m in minerals if ctx.recycled(m, t) > 0]
+            family.checked += 1
+            if recycled and not any(k.stream == stream and ctx.built("build", name, t)
+                                    for name, k in data.plants.items()):
+                family.fail("summary.json plants_built", f"lists no plant of the {stream} stream on stream in {t}, "
+                                                         f"but flows.csv recycles {', '.join(recycled)} then")
+
+
+# --------------------------------------------------------------------------- marginal values
+
+
+def check_marginal_values(ctx: Context, family: Family) -> None:
+    """summary.json marginal_values, as far as they can be checked without a solver.
+
+    Structure (every mineral priced, numbers finite, units stated), signs (a
+    cap price and the budget's are savings, positive; a day of cover costs),
+    and complementary slackness against the flows: a ``country_cap`` price
+    only where that cap binds; a target-row dual only where the target binds;
+    a ``stockpile_days`` price only where a cover row binds.  The prices are
+    the duals of the LP with the portfolio's binaries fixed, whose optimum
+    lies between the solver's bound and the portfolio's cost, so each price
+    times its row's slack in the flows is at most the achieved gap times the
+    objective (``_slack_cost``): exactly 0 for a proven optimum, and not
+    checked without a bound.  The budget binds only when its step is real:
+    the cheaper portfolio's capex (budget + step_extra_budget) is more than
+    the budget and no more than every asset's together, value = saved /
+    extra.  When no other limit scales with the requirement, the target price
+    is the target row's dual plus the caps' (DESIGN "Marginal values"): each
+    cap's dual is ``-100 x price / target``, times the cap, summed.
+    """
+    data, policy, portfolio = ctx.data, ctx.policy, ctx.portfolio
+    values = portfolio.marginal
+    where = "summary.json marginal_values"
+    if values is None:
+        return  # not computed (an infeasible run, or a command that does not price limits)
+    if ctx.elastic:
+        family.fail(where, "an infeasible run has no marginal values (null)")
+        return
+    t = max(data.years)
+    family.agree(f"{where}.year", values.get("year"), t, "the run's last planned year is")
+    prices = {}
+    for key in ("target", "target_row_dual", "stockpile_days"):
+        block = values.get(key)
+        if not isinstance(block, dict):
+            family.fail(f"{where}.{key}", "must be an object: one entry per mineral")
+            block = {}
+        family.agree(f"{where}.{key}", sorted(block), sorted(data.minerals), "the dataset's minerals are")
+        prices[key] = {}
+        for m, v in block.items():
+            nullable = key == "stockpile_days" and (policy.stockpile_days <= 0 or policy.stockpile_mode != "rule")
+            if nullable:
+                if v is not None:
+                    family.fail(f"{where}.{key}.{m}", f"states {_show(v)}, but without a stockpile_days rule there "
+                                                      "is no day of cover to price (null)")
+            elif not is_number(v):
+                family.fail(f"{where}.{key}.{m}", f"must be a finite number ({_show(v)})")
+            elif m in data.minerals:
+                prices[key][m] = float(v)
+    units = values.get("units")
+    family.checked += 1
+    if not (isinstance(units, dict) and all(isinstance(units.get(k), str) and units.get(k)
+                                            for k in ("target", "country_cap", "budget", "stockpile_days"))):
+        family.fail(f"{where}.units", "must state the unit of target, country_cap, budget and stockpile_days")
+    caps = _check_cap_prices(ctx, family, values.get("country_cap"), t)
+    for m, value in prices["target_row_dual"].items():
+        target, supplied = data.target[m, t], ctx.supplied(m, t)
+        scale = max(abs(value), abs(prices["target"].get(m, 0.0)))
+        family.add(f"{where}.target_row_dual.{m} >= 0 (a requirement's dual)", value, 0.0, ">=",
+                   RTOL * scale + MARGINAL_RESOLUTION)
+        # a tonne of surplus at the target row's dual costs dual x surplus (discounted like the objective)
+        _slack_cost(ctx, family, f"{where}.target_row_dual.{m}", value * data.discount(t),
+                    supplied - target, ctx.rounding(m, t),
+                    f"states {value:.6g}, but the target does not bind (flows.csv supplies {supplied:.9g} t of "
+                    f"{target:.9g})")
+    for m, value in prices["stockpile_days"].items():
+        family.add(f"{where}.stockpile_days.{m} >= 0 (a day of cover costs)", value, 0.0, ">=", MARGINAL_RESOLUTION)
+        exposure = max([x for g in STAGES for x in ctx.through(m, g, t).values()], default=0.0)
+        rule = policy.stockpile_days / 365.0 * exposure
+        stock = portfolio.stock.get((m, t), 0.0)
+        # value = sum_rows dual x F / 365 <= (sum_rows dual) x rule / days, and every cover row is slack by
+        # at least stock - rule: their duals cost at least value x days / rule per tonne of that slack
+        if rule > 0:
+            _slack_cost(ctx, family, f"{where}.stockpile_days.{m}",
+                        value * policy.stockpile_days / rule * data.discount(t), stock - rule,
+                        ctx.rounding(m, t, policy.stockpile_days / 365.0),
+                        f"states {value:.6g}, but the stock ({stock:.9g} t) is above what the rule asks "
+                        f"({rule:.9g} t): no cover row binds")
+    # target = target row's dual + sum over the caps of cap x dual, dual = -100 price / target, when nothing
+    # else scales with the requirement (the stock floor, recycling, conflict and ally shares).
+    others = (policy.stockpile_min_days > 0 or policy.conflict_max_share < 1
+              or any(v > 0 for v in policy.ally_min_share.values()))
+    exposures = data.exposures(STAGES)
+    for m, value in prices["target"].items():
+        if others or policy.min_recycling_share.get(m, 0.0) > 0 or m not in prices["target_row_dual"]:
+            continue
+        target = data.target[m, t]
+        if target <= 0:
+            continue
+        terms = [-100.0 * cap * price / target for cap, price in caps.get(m, [])]
+        computed = prices["target_row_dual"][m] + sum(terms)
+        scale = sum(abs(x) for x in terms) + abs(prices["target_row_dual"][m]) + abs(value)
+        # a price below MARGINAL_RESOLUTION is stated as 0 (a cap's omitted): each row may hide that much
+        rows = sum(1 for (mm, g, c) in exposures if mm == m and g in policy.cap_stages)
+        rows += len(ctx.through(m, "any", t)) if policy.any_stage_cap is not None else 0
+        omitted = MARGINAL_RESOLUTION * (2 + 100.0 * rows * max(policy.cap(m), policy.any_stage_cap or 0.0) / target)
+        family.equal(f"{where}.target.{m}", value, computed, RTOL * scale + omitted,
+                     f"target_row_dual.{m} and the country_cap.{m} prices give")
+    _check_budget_price(ctx, family, values)
+
+
+def _check_cap_prices(ctx: Context, family: Family, block, t: int) -> dict[str, list[tuple[float, float]]]:
+    """country_cap prices: mineral -> stage (a capped one, or "any") -> foreign country -> price > 0, each
+    only where that cap binds in the flows.  Returns mineral -> [(cap, price)]."""
+    data, policy = ctx.data, ctx.policy
+    where = "summary.json marginal_values.country_cap"
+    found: dict[str, list[tuple[float, float]]] = {}
+    if not isinstance(block, dict):
+        family.fail(where, "must be an object: mineral -> stage -> country -> price")
+        return found
+    stages = set(policy.cap_stages) | ({"any"} if policy.any_stage_cap is not None else set())
+    for m, by_stage in block.items():
+        family.checked += 1
+        if m not in data.minerals or not isinstance(by_stage, dict):
+            family.fail(f"{where}.{m}", "not a mineral of this dataset with an object of stages")
+            continue
+        for stage, by_country in by_stage.items():
+            if stage not in stages or not isinstance(by_country, dict):
+                family.fail(f"{where}.{m}.{stage}", "not a capped stage of this run ("
+                            + ", ".join(sorted(stages)) + ") with an object of countries")
+                continue
+            cap = policy.any_stage_cap if stage == "any" else policy.cap(m)
+            bound = cap * data.target[m, t]
+            for c, price in by_country.items():
+                at = f"{where}.{m}.{stage}.{c}"
+                family.checked += 1
+                if not is_number(price) or price <= 0:
+                    family.fail(at, f"must be a finite number > 0 (annual cost saved by a point more cap): "
+                                    f"{_show(price)}")
+                    continue
+                tonnes = ctx.through(m, stage, t).get(c, 0.0)
+                if c == data.home:
+                    family.fail(at, "prices a cap on the home country, which is never capped")
+                    continue
+                # the cap's dual per tonne is 100 x price / target: times the cap's slack in the flows
+                if data.target[m, t] > 0:
+                    _slack_cost(ctx, family, at, 100.0 * price / data.target[m, t] * data.discount(t),
+                                bound - tonnes, ctx.rounding(m, t),
+                                f"prices a cap that does not bind: flows.csv gives {tonnes:.9g} t through {c}, "
+                                f"the cap allows {bound:.9g} t")
+                found.setdefault(m, []).append((cap, float(price)))
+    return found
+
+
+def _slack_cost(ctx: Context, family: Family, where: str, dual: float, slack: float, rounding: float,
+                message: str) -> None:
+    """Complementary slackness to the run's gap: a row's dual (per unit of its bound, discounted as the
+    objective) times its slack in the flows is at most the achieved gap times |objective|, plus the
+    flows' rounding at that price and ``OBJECTIVE_RTOL`` of the objective; not checked without a gap."""
+    gap, objective = ctx.portfolio.mip_gap, ctx.portfolio.objective
+    if gap is None or objective is None or not math.isfinite(gap):
+        return
+    family.checked += 1
+    allowed = (gap + OBJECTIVE_RTOL) * abs(objective) + abs(dual) * rounding
+    if dual != 0 and slack > 0 and abs(dual) * slack > allowed:
+        family.fail(where, f"{message}; at this price the slack costs {abs(dual) * slack:.6g}, more than the "
+                           f"run's gap allows ({allowed:.6g})")
+
+
+def _check_budget_price(ctx: Context, family: Family, values: dict) -> None:
+    data, policy, portfolio = ctx.data, ctx.policy, ctx.portfolio
+    where = "summary.json marginal_values.budget"
+    budget = values.get("budget")
+    family.checked += 1
+    if policy.investment_budget is None or not (data.projects or data.plants):
+        if budget is not None:
+            family.fail(where, "states a budget price, but the run has no budget (or nothing to invest in): null")
+        return
+    if budget is None:
+        return  # the budget's step re-solve found no incumbent: no price stated
+    if not isinstance(budget, dict) or not all(is_number(budget.get(k)) for k in ("value", "limit", "used")) \
+            or not isinstance(budget.get("binding"), bool):
+        family.fail(where, "must be an object with value, limit, used (numbers) and binding (true or false)")
+        return
+    value, spent = float(budget["value"]), _capex_spent(ctx)
+    family.equal(f"{where}.limit", budget["limit"], policy.investment_budget, what="the run file gives")
+    family.equal(f"{where}.used", budget["used"], spent, what="the capex of projects_chosen and plants_built gives")
+    family.add(f"{where}.value >= 0 (budget saves)", value, 0.0, ">=")
+    family.agree(f"{where}.binding", budget["binding"], value > 0, "its value gives")
+    if value <= 0:
+        return
+    saved, extra = budget.get("step_cost_saved"), budget.get("step_extra_budget")
+    if not (is_number(saved) and is_number(extra) and saved > 0 and extra > 0):
+        family.fail(where, "binds, so it must state step_cost_saved and step_extra_budget (> 0)")
+        return
+    family.equal(f"{where}.value", value, saved / extra, what="step_cost_saved / step_extra_budget gives")
+    # The step is to the portfolio chosen without the budget: its capex, budget + extra, is a real portfolio's,
+    # so no more than every asset that could start in a planned year taken together.
+    everything = (sum(p.capex for name, p in data.projects.items()
+                      if not p.committed and data.project_available(name, max(data.years)))
+                  + sum(k.capex for k in data.plants.values() if not k.committed))
+    family.add(f"{where}.binding: budget + step_extra_budget <= the capex of every asset together",
+               policy.investment_budget + extra, everything)
+
+
+# --------------------------------------------------------------------------- results.xlsx
+
+
+def _describe(value) -> str:
+    """A policy value as the Summary sheet shows it (writers.excel)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_describe(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(_describe(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _cell_equal(family: Family, cell, expected: float, rounding: float = 0.0, what: str = "recomputed") -> None:
+    if not is_number(cell.value):
+        family.fail(f"results.xlsx {cell.ref}", f"states {_show(cell.value)} where a number belongs "
+                                                f"({what} {expected:.12g})")
+    else:
+        family.equal(f"results.xlsx {cell.ref}", float(cell.value), expected, rounding, what)
+
+
+def check_workbook(ctx: Context, family: Family, costs: dict) -> None:
+    """results.xlsx's Summary, Supply and Flows sheets agree with the recomputed figures and flows.csv."""
+    book = ctx.portfolio.workbook
+    if book is None:
+        return
+    data, portfolio, summary = ctx.data, ctx.portfolio, ctx.portfolio.summary
+    last = max(data.years)
+
+    def item(label: str):
+        cell = book.items.get(label)
+        if cell is None:
+            family.fail("results.xlsx Summary", f"lacks the row {label!r}")
+        return cell
+
+    for label, expected in (("run", data.run.name), ("status", portfolio.status), ("planned year", last),
+                            ("equity stakes taken", ", ".join(summary["projects_chosen"]) or "none"),
+                            ("recycling plants built", ", ".join(summary["plants_built"]) or "none")):
+        cell = item(label)
+        if cell is not None:
+            family.agree(f"results.xlsx {cell.ref} ({label})", cell.value, expected,
+                         "summary.json and the run give")
+    family.agree("results.xlsx Summary WARNING rows", [c.value for c in book.warnings], portfolio.warnings,
+                 "summary.json warnings state")
+    label = total_label(len(data.years) > 1, ctx.elastic)  # a pathway's total is a present value
+    if ctx.elastic:
+        diagnosis = summary.get("diagnosis") or {}
+        objective = diagnosis.get("elastic_objective")
+    else:
+        objective = portfolio.objective
+    for label, stated in ((label, objective), ("achieved MIP gap", portfolio.mip_gap),
+                          ("objective bound", portfolio.bound)):
+        cell = item(label)
+        if cell is None:
+            continue
+        if stated is None or not is_number(stated):
+            family.agree(f"results.xlsx {cell.ref} ({label})", cell.value, None, "summary.json states")
+        else:
+            _cell_equal(family, cell, float(stated), what="summary.json states")
+    # Annual cost by lever: recomputed (recourse and an elastic run's penalty as summary.json states them).
+    skipped = ("recourse", "shortfall") if ctx.elastic else ("recourse",)
+    total = 0.0
+    for lever in LEVERS:
+        stated = portfolio.cost_by_lever.get(lever, 0.0)
+        computed = stated if lever in skipped else _discounted(ctx, costs["levers"], lever)
+        total += computed
+        cell = book.levers.get(lever)
+        if cell is None:
+            if computed and lever not in ("shortfall", "recourse"):
+                family.fail("results.xlsx Summary", f"lacks the cost of the {lever} lever")
+            continue
+        _cell_equal(family, cell, computed, _discounted(ctx, costs["rounding"], lever))
+    if "total" not in book.levers:
+        family.fail("results.xlsx Summary", "lacks the total annual cost by lever")
+    else:
+        _cell_equal(family, book.levers["total"], total,
+                    sum(_discounted(ctx, costs["rounding"], lever) for lever in LEVERS))
+    # Policy settings: the run file's (with the recorded settings), as verified against.
+    for key in (f.name for f in dataclasses.fields(ctx.policy)):
+        value = getattr(ctx.policy, key)
+        cell = book.policy.get(key)
+        if cell is None:
+            family.fail("results.xlsx Summary", f"lacks the policy setting {key}")
+        elif is_number(value):
+            _cell_equal(family, cell, float(value), what="the run file gives")
+        else:
+            family.agree(f"results.xlsx {cell.ref} ({key})", cell.value,
+                         "none" if value is None else _describe(value), "the run file gives")
+    family.agree("results.xlsx Summary: Minerals at a glance year", book.glance_year, last, "the run's last year is")
+    _workbook_minerals(ctx, family, book.glance, {"Summary": last})
+    _workbook_minerals(ctx, family, book.supply, None)
+    _workbook_flows(ctx, family, book.flows)
+
+
+def _workbook_minerals(ctx: Context, family: Family, rows: list[dict], glance: dict | None) -> None:
+    """The glance block (the last year) or the Supply sheet (every year): one row per mineral and year."""
+    data = ctx.data
+    sheet = "Summary" if glance else "Supply"
+    seen = set()
+    for row in rows:
+        mineral = row.get("mineral")
+        year = glance["Summary"] if glance else (row["year"].value if "year" in row else None)
+        m = mineral.value if mineral is not None else None
+        if m not in data.minerals or year not in data.years or (m, year) in seen:
+            ref = mineral.ref if mineral is not None else sheet
+            family.fail(f"results.xlsx {ref}", f"a row for {_show(m)} {_show(year)}: not a mineral and planned "
+                                               "year of this run, or one listed twice")
+            continue
+        seen.add((m, year))
+        expected = ctx.headline(m, year)
+        rounding = ctx.rounding(m, year)
+        for key, cell in row.items():
+            if key in ("market_t", "equity_t", "recycled_t", "supplied_t", "shortfall_t"):
+                _cell_equal(family, cell, expected[key], rounding, "flows.csv gives")
+            elif key in ("target_t", "existing_stock_t"):
+                _cell_equal(family, cell, expected[key], what="the dataset gives")
+            elif key in ("stockpile_t", "stock_days"):
+                _cell_equal(family, cell, expected[key], what="summary.json gives")
+            elif key == "unit":
+                family.agree(f"results.xlsx {cell.ref} (unit)", cell.value, expected["unit"], "the dataset gives")
+            elif key.startswith("largest_") and key.endswith(("_share", "_country")):
+                stage = key.split("_")[1]
+                if stage not in ("mine", "refine", "any"):
+                    continue
+                top, candidates, share_rounding = ctx.largest(m, stage, year)
+                if key.endswith("_share"):
+                    _cell_equal(family, cell, top, 2 * share_rounding, "flows.csv gives")
+                else:
+                    _country(family, f"results.xlsx {cell.ref} ({key})", cell.value, top, candidates)
+    for m in data.minerals:
+        for t in ([glance["Summary"]] if glance else data.years):
+            family.checked += 1
+            if (m, t) not in seen:
+                family.fail(f"results.xlsx {sheet}", f"lacks the row of {m} {t}")
+
+
+def _workbook_flows(ctx: Context, family: Family, rows: list[dict]) -> None:
+    """The Flows sheet holds flows.csv's rows (flows.csv rounds to 9 decimals)."""
+    expected = {(r.year, r.mineral, r.source_type, r.source_id, r.mine_country): r for r in ctx.portfolio.rows}
+    seen = set()
+    for row in rows:
+        cells = {c: row[c].value if c in row else None for c in ("year", "mineral", "source_type", "source_id",
+                                                                  "mine_country", "refine_country")}
+        key = (cells["year"], cells["mineral"], cells["source_type"], cells["source_id"], cells["mine_country"])
+        ref = row["source_id"].ref if "source_id" in row else "Flows"
+        if key not in expected or key in seen:
+            family.fail(f"results.xlsx {ref}", f"the flow {' '.join(_show(k) for k in key)} is not a row of "
+                                               "flows.csv (or is listed twice)")
+            continue
+        seen.add(key)
+        flow = expected[key]
+        family.agree(f"results.xlsx {row['refine_country'].ref} (refine_country)", cells["refine_country"],
+                     flow.refine_country, "flows.csv states")
+        _cell_equal(family, row["tonnes"], flow.tonnes, ROUNDING, f"flows.csv line {flow.line} states")
+        _cell_equal(family, row["cost"], flow.cost, ROUNDING, f"flows.csv line {flow.line} states")
+    for key, flow in expected.items():
+        family.checked += 1
+        if key not in seen:
+            family.fail("results.xlsx Flows", f"lacks the flow of flows.csv line {flow.line} "
+                                              f"({' '.join(str(k) for k in key)})")
+
+
+# --------------------------------------------------------------------------- the objective
+
+
+def check_objective(ctx: Context, report: Report, costs: dict) -> None:
+    """The reported objective against its parts recomputed (discounted to the first year)."""
+    levers, portfolio = costs["levers"], ctx.portfolio
+    first_stage = sum(_discounted(ctx, levers, lever) for lever in LEVERS if lever != "recourse")
+    magnitude = sum(ctx.data.discount(t) * abs(levers[lever, t]) for lever in LEVERS for t in ctx.data.years)
+    exact_recourse = _discounted(ctx, levers, "recourse")
+    rounding = sum(_discounted(ctx, costs["rounding"], lever) for lever in LEVERS)
     reported = portfolio.objective
-    scale = abs(reported) if reported is not None else 0.0
+    scale = max(abs(reported) if reported is not None else 0.0, magnitude)
     report.reported_objective = reported
     report.recomputed_objective = first_stage + exact_recourse
-    report.objective_tolerance = OBJECTIVE_ATOL + OBJECTIVE_RTOL * scale
-    if data.policy.stockpile_mode == "stochastic":
+    report.objective_tolerance = OBJECTIVE_RTOL * scale + rounding
+    if ctx.policy.stockpile_mode == "stochastic":
         # An incumbent's second stage need not be optimal for its first stage: the reported
         # objective may exceed first stage + exact recourse by the achieved gap, never fall below.
-        report.objective_allowed_excess = (portfolio.mip_gap or 0.0) * scale
+        report.objective_allowed_excess = (portfolio.mip_gap or 0.0) * abs(reported or 0.0)
         stated = portfolio.cost_by_lever.get("recourse")
         report.recourse = {"reported": stated, "exact": exact_recourse}
         if stated is not None:
-            report.families["reported"].add("summary cost_by_lever.recourse + first stage = objective",
-                                            first_stage + stated, reported or 0.0)
-            report.families["reported"].add("summary cost_by_lever.recourse + first stage = objective",
-                                            first_stage + stated, reported or 0.0, ">=")
-    if len(data.years) > 1:
+            report.families["reported"].equal("summary.json cost_by_lever.recourse + first stage = objective",
+                                              first_stage + stated, reported or 0.0, rounding)
+    if len(ctx.data.years) > 1:
         report.notes.append("several planned years: the objective discounts each year's cost to the first year")
 
 
 # --------------------------------------------------------------------------- a folder
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _toml(value) -> str:
+    """A JSON value as TOML text (a recorded setting, read back as ``--set`` reads it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+    raise ValueError("null is not a setting")
 
 
-def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / "manifest.json"
-    if not Path(folder).is_dir():
-        raise UsageError(f"{folder}: not a folder; verify takes a folder written by 'critmin solve'")
-    if not path.is_file():
-        raise UsageError(f"{path}: not found; a complete run writes manifest.json last, so this folder holds no "
-                         "complete outputs")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError([Problem("manifest.json", getattr(error, "lineno", None), None, "not valid JSON",
-                                  getattr(error, "msg", None))]) from None
-    problems = []
-    if not isinstance(document, dict):
-        raise InputError([Problem("manifest.json", 1, None, "must be a JSON object")])
-    for key in ("run_file", "dataset"):
-        if not isinstance(document.get(key), str):
-            problems.append(Problem("manifest.json", None, key, "required key is missing or not text"))
+def load_recorded(manifest: dict) -> tuple[ModelData, list[str]]:
+    """The run file manifest.json names, with exactly the settings it records a sweep point overrode
+    (``settings``: dotted key -> value, validated as ``--set`` validates them), and its dataset."""
+    from ..inputs.data import prepare
+    from ..inputs.runfile import load_run, parse_setting, with_settings
+    from ..inputs.validate import load_dataset
+
+    run = load_run(Path(manifest["run_file"]))
+    recorded = manifest.get("settings") or {}
+    problems, settings = [], {}
+    for key, value in recorded.items():
+        try:
+            setting = parse_setting(f"{key}={_toml(value)}", where=MANIFEST)
+        except InputError as error:
+            problems += [Problem(MANIFEST, None, f"settings.{key}", p.message, p.value) for p in error.problems]
+            continue
+        except ValueError as error:
+            problems.append(Problem(MANIFEST, None, f"settings.{key}", str(error)))
+            continue
+        if len(setting.values) != 1:
+            problems.append(Problem(MANIFEST, None, f"settings.{key}", "must be one value (a point's setting)",
+                                    _show(value)))
+            continue
+        settings[setting.key] = setting.values[0]
+    if Path(manifest["dataset"]).resolve() != Path(run.data).resolve():
+        problems.append(Problem(MANIFEST, None, "dataset", f"is not the dataset the run file names ({run.data})",
+                                manifest["dataset"]))
     if problems:
         raise InputError(problems)
-    return document
+    if settings:
+        run = with_settings(run, settings)
+    data = prepare(load_dataset(run.data), run)
+    shown = "; ".join(f"{k} = {_show(v)}" for k, v in settings.items())
+    notes = [f"policy: the run file's ({run.path})" + (f", with the settings this point recorded it overrode "
+                                                       f"(manifest.json settings): {shown}" if settings else "")]
+    return data, notes
 
 
-def check_hashes(folder: Path, manifest: dict) -> None:
-    """The inputs are those the run read, and the outputs those it wrote (no mixed or edited set)."""
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def check_recorded_policy(manifest: dict, data: ModelData) -> None:
+    """The policy manifest.json records is the run file's with its recorded settings, key by key;
+    verify checks the portfolio against the run file's, never against the record alone."""
+    recorded = manifest["policy"]
+    actual = {f.name: _plain(getattr(data.policy, f.name)) for f in dataclasses.fields(data.policy)}
+    what = "the run file" + (" with the settings manifest.json records" if manifest.get("settings") else "")
     problems = []
-    for name, recorded in sorted((manifest.get("input_sha256") or {}).items()):
-        path = Path(name)
-        if not path.is_file():
-            problems.append(Problem(str(path), None, None, "input of this run is missing"))
-        elif sha256(path) != recorded:
-            problems.append(Problem(str(path), None, None,
-                                    "changed since this run was solved (SHA-256 differs from manifest.json); "
-                                    "solve again"))
-    for name, recorded in sorted((manifest.get("outputs") or {}).items()):
-        path = Path(folder) / name
-        if not path.is_file():
-            problems.append(Problem(name, None, None, "output listed in manifest.json is missing"))
-        elif sha256(path) != recorded:
-            problems.append(Problem(name, None, None,
-                                    "differs from the file this run wrote (SHA-256 in manifest.json): "
-                                    "edited, or written by another run"))
+    for key, value in actual.items():
+        if key not in recorded:
+            problems.append(Problem(MANIFEST, None, f"policy.{key}",
+                                    "is missing: the manifest records every policy setting the run solved with"))
+        elif not _same(recorded[key], value):
+            problems.append(Problem(MANIFEST, None, f"policy.{key}",
+                                    f"records {_show(recorded[key])}, but {what} ({data.run.path}) gives "
+                                    f"{_show(value)}: these outputs were not solved for this run"))
+    for key in sorted(set(recorded) - set(actual)):
+        problems.append(Problem(MANIFEST, None, f"policy.{key}", "not a policy setting of this run"))
+    if manifest["run_name"] != data.run.name:
+        problems.append(Problem(MANIFEST, None, "run_name", f"is not the run file's name ({data.run.name})",
+                                manifest["run_name"]))
     if problems:
         raise InputError(problems)
 
 
-def with_recorded_policy(data: ModelData, manifest: dict) -> ModelData:
-    """The policy the run solved with (manifest.json), e.g. a sweep point's, over the run file's."""
-    recorded = manifest.get("policy")
-    if not isinstance(recorded, dict):
-        return data
-    names = {f.name for f in dataclasses.fields(data.run.policy)}
-    changes = {k: (tuple(v) if k == "cap_stages" else v) for k, v in recorded.items() if k in names}
-    try:
-        policy = dataclasses.replace(data.run.policy, **changes)
-    except TypeError:
-        return data
-    return dataclasses.replace(data, run=dataclasses.replace(data.run, policy=policy))
+def _check_termination(manifest: dict, portfolio: Portfolio, family: Family) -> None:
+    """manifest.json's solver termination agrees with summary.json's status."""
+    termination = manifest["solver"]["termination"]
+    family.checked += 1
+    if portfolio.status == "optimal" and termination != "convergenceCriteriaSatisfied":
+        family.fail("manifest.json solver.termination", f"states {termination!r}, but summary.json status "
+                                                        "'optimal' means the solver proved its gap")
+    elif portfolio.status == "time_limit" and termination == "convergenceCriteriaSatisfied":
+        family.fail("manifest.json solver.termination", f"states {termination!r}, but summary.json status is "
+                                                        "'time_limit'")
+    elif portfolio.status == "infeasible" and termination not in ("provenInfeasible", "infeasibleOrUnbounded"):
+        family.fail("manifest.json solver.termination", f"states {termination!r}, but summary.json status is "
+                                                        "'infeasible'")
+
+
+def input_files(data: ModelData) -> list[Path]:
+    """Every file the run reads: the run file and the dataset's files."""
+    from ..inputs.reading import dataset_files
+
+    return [Path(data.run.path).resolve()] + [Path(p).resolve() for p in dataset_files(data.dataset.path)]
 
 
 def verify_files(data: ModelData, folder: Path) -> Report:
-    """Check flows.csv and summary.json in ``folder`` against ``data`` (already loaded)."""
-    return check(data, read_portfolio(data, folder))
+    """Check flows.csv, summary.json and results.xlsx in ``folder`` against ``data`` (already loaded).
+
+    The workbook is checked when it is there (a run's staged set always has it; ``verify_folder``
+    requires it through manifest.json's ``outputs``)."""
+    return check(data, read_portfolio(data, folder, workbook=(Path(folder) / "results.xlsx").exists()))
 
 
 def verify_folder(folder: Path) -> tuple[ModelData, Report]:
-    """Re-read a run's inputs (from manifest.json) and its outputs, and check them."""
-    from ..inputs.data import load
+    """Re-read a run's inputs (from manifest.json) and its outputs, and check them.
 
+    Refused (``InputError``, exit 2, located) before any check: a manifest
+    lacking or mistyping a key, outputs or inputs that differ from their
+    SHA-256, an input not hashed, a recorded policy that is not the run
+    file's (with the settings the manifest records).
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    check_hashes(folder, manifest)
-    data = load(Path(manifest["run_file"]), Path(manifest["dataset"]))
-    data = with_recorded_policy(data, manifest)
-    return data, verify_files(data, folder)
+    check_outputs(folder, manifest)
+    check_inputs(manifest)
+    data, notes = load_recorded(manifest)
+    check_inputs(manifest, input_files(data))
+    check_recorded_policy(manifest, data)
+    portfolio = read_portfolio(data, folder, workbook=True)
+    report = check(data, portfolio)
+    _check_termination(manifest, portfolio, report.families["reported"])
+    report.notes[:0] = notes
+    return data, report
+
+
+def _relative(difference: float, report: Report) -> float:
+    scale = max(abs(report.reported_objective or 0.0), abs(report.recomputed_objective or 0.0))
+    return abs(difference) / scale if scale > 0 else 0.0
 
 
 def format_report(report: Report, folder: Path | None = None) -> str:
-    unit = {"budget": " (currency)", "reported": ""}
+    unit = {"budget": " (currency)"}
     lines = []
     if folder is not None:
         lines.append(f"verify {folder}: {'passed' if report.passed else 'FAILED'}")
-    lines.append(f"tolerance: {ATOL:g} + {RTOL:g} x scale per row (tonnes or currency); "
-                 f"objective {OBJECTIVE_ATOL:g} + {OBJECTIVE_RTOL:g} x |objective|")
-    lines.append(f"{'family':<14} {'rows':>6} {'largest violation':>18} {'relative':>10}  where")
+    lines.append(f"tolerance: {RTOL:g} x the row's own scale (the larger of its two sides), plus {ROUNDING:g} per "
+                 f"flows.csv number in the row (that file keeps 9 decimals); objective {OBJECTIVE_RTOL:g} x its scale")
+    lines.append(f"{'family':<15} {'rows':>6} {'largest violation':>18} {'relative':>10}  where")
     for name, f in report.families.items():
         mark = "" if f.passed else "   <-- beyond tolerance"
-        lines.append(f"{name:<14} {f.checked:>6} {f.violation:>18.3g} {f.relative:>10.2g}  "
-                     f"{f.where or '-'}{unit.get(name, '')if f.where else ''}{mark}")
+        lines.append(f"{name:<15} {f.checked:>6} {f.violation:>18.3g} {f.relative:>10.2g}  "
+                     f"{f.where or '-'}{unit.get(name, '') if f.where else ''}{mark}")
     if report.reported_objective is not None:
         difference = report.objective_difference
         lines.append(f"objective: reported {report.reported_objective:,.2f}, recomputed {report.recomputed_objective:,.2f}, "
-                     f"difference {difference:.3g} ({abs(difference) / max(abs(report.reported_objective), 1.0):.2g} "
+                     f"difference {difference:.3g} ({_relative(difference, report):.2g} "
                      f"relative; tolerance {report.objective_tolerance:.3g}"
                      + (f", +{report.objective_allowed_excess:.3g} above for the gap" if report.objective_allowed_excess
                         else "") + ")" + ("" if report.objective_passed else "   <-- beyond tolerance"))
@@ -784,4 +1317,7 @@ def format_report(report: Report, folder: Path | None = None) -> str:
         lines.append(f"recourse: reported {r['reported']:,.2f}, exact for this portfolio (results.stress) "
                      f"{r['exact']:,.2f}")
     lines += [f"note: {note}" for note in report.notes]
+    if not report.passed:
+        lines.append("failed:")
+        lines += [f"  {line}" for line in report.failures()]
     return "\n".join(lines)
