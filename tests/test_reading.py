@@ -322,3 +322,35 @@ def test_stress_portfolio_keeps_the_marginal_values_and_drops_idle_n_minus_1_row
     assert hit == {("n-1 AUS", "li"), ("n-1 CHN", "li"), ("n-1 COD", "co")}
     with open(again / "stress.csv", newline="") as handle:
         assert {(r["scenario"], r["mineral"]) for r in csv.DictReader(handle)} == hit
+
+
+# --------------------------------------------------------------------------- ties at equal cost
+
+
+def test_a_tie_at_equal_cost_is_reported_once_not_chosen_silently(tmp_path, capsys):
+    """Australia and Chile both sell at 12 with room left: which carries the 40 t China cannot is the
+    solver's pick.  The route with a fixed cost at 12 is not alike (its tonnes cost more), and the
+    cheapest route, full, ties with nothing."""
+    tables = {**BASE_TABLES, "targets": [dict(mineral="li", year=y, target_t=100) for y in (2030, 2031)],
+              "supply": [route("li-CHN-CHN", 10, 60), route("li-AUS-CHN", 12, 80), route("li-CHL-CHN", 12, 80),
+                         route("li-CHL-CHL", 12, 80, fixed_cost=5)]}
+    data = write_dataset(tmp_path / "data", tables)
+    out = solve_to(tmp_path, run_file(tmp_path, data, years="years = [2030, 2031]"), capsys)
+    printed = capsys.readouterr().out
+    with open(out / "flows.csv", newline="") as handle:
+        flows = list(csv.DictReader(handle))
+    marks = {(int(r["year"]), r["source_id"]): r["tied_with"] for r in flows}
+    assert marks[2030, "li-CHN-CHN"] == marks[2031, "li-CHN-CHN"] == ""
+    taken = [r for r in flows if r["source_id"] in ("li-AUS-CHN", "li-CHL-CHN")]
+    assert taken and all(r["tied_with"] == ({"li-AUS-CHN", "li-CHL-CHN"} - {r["source_id"]}).pop() for r in taken)
+    assert sum(float(r["tonnes"]) for r in taken) == pytest.approx(80)  # 40 t a year, split as the solver likes
+    document = json.loads((out / "summary.json").read_text())
+    assert document["ties"] == [{"mineral": "li", "routes": ["li-AUS-CHN", "li-CHL-CHN"], "unit_cost": 12.0,
+                                 "years": "2030-2031"}]  # once, for both years
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    (tie,) = summary_block(book["Summary"], "Tied at equal cost")
+    assert tie == {"mineral": "li", "routes": "li-AUS-CHN, li-CHL-CHN", "unit_cost": 12, "years": "2030-2031"}
+    flows_sheet = book["Flows"]
+    header = [c.value for c in flows_sheet[2]]
+    assert "tied_with" in header and "solver's pick" in header_comment(flows_sheet, "tied_with")
+    assert "tied at equal cost (the solver took one): li li-AUS-CHN = li-CHL-CHN (12/t, 2030-2031)" in printed

@@ -105,6 +105,8 @@ FLOWS = Table("flows", "One row per non-zero flow (per source and mine country f
     Column("tonnes", TONNES, "tonnes delivered", "t per year"),
     Column("cost", MONEY, "the flow's full annual cost (purchases and fixed cost; offtake and capex annuity; "
                           "processing and plant costs)", "currency per year"),
+    Column("tied_with", TEXT, "routes of the mineral at the same unit cost that took tonnes or had room left: "
+                              "which of them carries the tonnes is the solver's pick (results.ties)"),
 ), sheets=("Flows",))
 
 SHARES = Table("shares", "Per year, mineral, stage and foreign country: tonnes and share against the cap.", (
@@ -274,6 +276,13 @@ BINDING = Table("binding", "Every policy limit at its bound, per planned year (r
     Column("unit", TEXT, "the unit of level and bound"),
 ), sheets=("What binds",))
 
+TIES = Table("ties", "Each tie at equal cost once (results.ties.tie_groups).", (
+    MINERAL,
+    Column("routes", TEXT, "the routes that tie: same mineral, same unit cost, no fixed cost or minimum"),
+    Column("unit_cost", MONEY, "their unit cost (the last year of the tie)", "currency per t"),
+    Column("years", TEXT, "the planned years the tie holds in"),
+))
+
 # --------------------------------------------------------------------------- the sweep table
 
 # sweep.csv and sweep.xlsx: the swept settings (named as swept), then these; per mineral m the
@@ -295,7 +304,7 @@ SWEEP_MINERAL = (
 )
 
 TABLES: tuple[Table, ...] = (FLOWS, SHARES, MINERALS, PROJECTS, RECYCLING, PLANTS, COSTS, STOCKPILE, TIMELINE,
-                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING)
+                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING, TIES)
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 BY_SHEET = {sheet: table for table in TABLES for sheet in table.sheets}
 

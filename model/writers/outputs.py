@@ -14,6 +14,7 @@ from ..results.binding import binding_limits
 from ..results.columns import levers_section, total_label
 from ..results.optimality import run_warnings
 from ..results.tables import Results
+from ..results.ties import tie_groups
 from .charts import analyst_charts, pathway_charts
 from .excel import write_results_xlsx
 from .files import write_csv, write_json
@@ -74,6 +75,7 @@ def summary_document(results: Results) -> dict:
         "marginal_values": marginal_document(results),
         **forced_document(results),
         "warnings": run_warnings(results),
+        "ties": [dict(row, routes=row["routes"].split(", ")) for row in tie_groups(results.flows).to_dict("records")],
     }
     if currency.report:
         document["report_currency"] = {
@@ -203,6 +205,10 @@ def summary_rows(results: Results, manifest: dict) -> list:
         title = f"What binds ({results.year}; every year on the What binds sheet)"
         rows += ([Block(title, binding, table="binding")] if len(binding) else
                  [Section(title), ("nothing", "no policy limit is at its bound", "text")])
+    ties = tie_groups(results.flows)
+    if len(ties):
+        rows.append(Block("Tied at equal cost (the solver took one; the split among them is arbitrary; see "
+                          "tied_with on the Flows sheet)", ties, table="ties"))
     rows += [Section(levers_section(pathway))]
     rows += [(lever, cost, "money", cost / total if total else None) for lever, cost in costs.items()
              if cost or lever not in ("shortfall", "recourse")]

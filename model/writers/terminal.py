@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..inputs.currency import declared as declared_currency
 from ..results.optimality import run_warnings
 from ..results.tables import Results
+from ..results.ties import tie_groups
 
 
 def _money(value: float) -> str:
@@ -73,6 +74,11 @@ def format_summary(results: Results) -> str:
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
                  f"recycling plants: {', '.join(results.built_plants) or 'none'}")
+    ties = tie_groups(results.flows)
+    if len(ties):
+        lines.append("tied at equal cost (the solver took one): " + "; ".join(
+            f"{row.mineral} {' = '.join(row.routes.split(', '))} ({_money(row.unit_cost)}/t, {row.years})"
+            for row in ties.itertuples()))
     if results.minerals["year"].nunique() > 1:
         lines += ["", format_years(results)]
     if results.marginal_values is not None and not results.marginal_values.empty:
