@@ -13,8 +13,9 @@ import pandas as pd
 
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
-from ..optimization.build import capital_recovery_factor
-from ..optimization.solve import Outcome, Solution
+from ..optimization.types import MARGINAL_COLUMNS, Outcome, Solution, capital_recovery_factor
+from .diagnosis import diagnose
+from .portfolio import built_in, start_year
 from .ties import mark_ties
 
 # A share within this of its cap counts as binding (shares are fractions).
@@ -71,24 +72,6 @@ class Results:
 
 def _value(solution: Solution, name: str, index, default: float = 0.0) -> float:
     return solution.values.get(name, {}).get(index, default)
-
-
-def start_year(data: ModelData, values: dict, kind: str, name: str) -> int | None:
-    """The year a project (kind "stake") or plant ("build") comes on stream; None when never.
-
-    A committed asset starts at max(first planned year, available_from).
-    """
-    asset = data.projects[name] if kind == "stake" else data.plants[name]
-    if asset.committed:
-        begin = max(data.years[0], asset.available_from if kind == "stake" else data.plant_from(name))
-        return begin if begin <= data.years[-1] else None
-    started = [t for (n, t), value in values.get(kind, {}).items() if n == name and value > 0.5]
-    return min(started) if started else None
-
-
-def built_in(data: ModelData, values: dict, kind: str, name: str, year: int) -> bool:
-    begin = start_year(data, values, kind, name)
-    return begin is not None and begin <= year
 
 
 def annual_capital_cost(data: ModelData, asset) -> float:
@@ -301,8 +284,6 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
 
 def tidy(data: ModelData, outcome: Outcome) -> Results:
     """All result tables for an outcome (the elastic solution when the strict one is infeasible)."""
-    from .diagnosis import diagnose
-
     solution = outcome.solution
     flows = mark_ties(data, flow_table(data, solution))  # tied_with: routes alike at equal cost (results.ties)
     shares = share_table(data, flows)
@@ -344,10 +325,8 @@ def forced_table(data: ModelData, outcome: Outcome) -> pd.DataFrame:
 
 
 def marginal_table(outcome: Outcome) -> pd.DataFrame:
-    from ..optimization.marginal import COLUMNS
-
     prices = getattr(outcome, "marginal", None)
-    return pd.DataFrame(prices["rows"] if prices else [], columns=COLUMNS)
+    return pd.DataFrame(prices["rows"] if prices else [], columns=MARGINAL_COLUMNS)
 
 
 def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -> pd.DataFrame:
