@@ -1,0 +1,31 @@
+"""The layer order of the package (``.importlinter``), checked by ``lint-imports``.
+
+inputs -> optimization -> results -> writers -> commands: a layer imports
+only the layers before it; results and writers never import Pyomo or HiGHS
+(a solution reaches them as plain data, ``optimization.types``), so
+``critmin verify`` stays independent of the model it checks; and no two
+modules of a layer import each other, not even from inside a function.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _lint_imports() -> str:
+    beside = Path(sys.executable).parent / "lint-imports"
+    found = str(beside) if beside.exists() else shutil.which("lint-imports")
+    assert found, "lint-imports not found: install the test extra (pip install -e '.[test]')"
+    return found
+
+
+def test_layer_contracts_are_kept():
+    done = subprocess.run([_lint_imports(), "--config", str(ROOT / ".importlinter"), "--no-cache"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "3 kept, 0 broken" in done.stdout, done.stdout[-2000:]
