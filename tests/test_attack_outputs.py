@@ -852,7 +852,7 @@ def test_sweep_workers_die_with_the_sweep(tmp_path, record, how):
 def test_the_parent_watchdog_stops_a_worker_without_prctl(record, monkeypatch):
     """Where PR_SET_PDEATHSIG is not there, a worker exits within a watch period of its parent's death."""
     case = record("workers")
-    from critmin.commands import sweep as sweep_command
+    from critmin.workers import die_with_parent
 
     reader, writer = os.pipe()
     middle = os.fork()
@@ -863,7 +863,7 @@ def test_the_parent_watchdog_stops_a_worker_without_prctl(record, monkeypatch):
             if worker == 0:
                 try:
                     sys.platform = "not-linux"  # no prctl: the watchdog alone
-                    sweep_command._die_with_parent(parent)
+                    die_with_parent(parent)
                     time.sleep(30)
                 finally:
                     os._exit(0)

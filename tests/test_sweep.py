@@ -87,16 +87,44 @@ def test_fast_record_matches_the_full_tables():
     from critmin.inputs.data import load
     from critmin.inputs.runfile import with_settings
     from critmin.optimization.solve import solve
-    from critmin.results.sweep import fast_point_record, point_record
+    from critmin.results.sweep import point_record
     from critmin.results.tables import tidy
 
     data = load(BASE)
     for settings in ({"policy.country_cap": 0.7}, {"policy.country_cap": 0.4}):  # feasible, infeasible
         point = replace(data, run=with_settings(data.run, settings))
         outcome = solve(point)
-        fast = fast_point_record(point, outcome, settings, 0.0)
-        full = point_record(tidy(point, outcome), settings, 0.0)
+        fast = point_record(point, outcome, settings, 0.0)
+        full = _record_from_tables(tidy(point, outcome), settings, 0.0)
         assert _close(fast, full)
+
+
+def _record_from_tables(results, settings: dict, seconds: float) -> dict:
+    """A point's record as the full result tables state it (what the fast path must say)."""
+    solved = results.status in ("optimal", "time_limit")
+    minerals = {}
+    for row in results.minerals[results.minerals["year"] == results.year].to_dict("records"):
+        minerals[row["mineral"]] = {
+            "target_t": row["target_t"],
+            "largest_mine_share": row["largest_mine_share"],
+            "largest_mine_country": row["largest_mine_country"] or "",
+            "largest_refine_share": row["largest_refine_share"],
+            "largest_refine_country": row["largest_refine_country"] or "",
+            "stockpile_t": row["stockpile_t"],
+            "stock_days": row["stock_days"],
+            "unmet_t": row["shortfall_t"],
+        }
+    return {
+        "settings": settings,
+        "status": results.status,
+        "objective": results.objective if solved else None,
+        "mip_gap": results.mip_gap if solved else None,
+        "cost_by_lever": results.cost_by_lever if solved else {},
+        "minerals": minerals,
+        "projects_chosen": results.chosen_projects if solved else [],
+        "plants_built": results.built_plants if solved else [],
+        "seconds": seconds,
+    }
 
 
 def _close(a, b) -> bool:
@@ -243,7 +271,9 @@ def test_dask_local_cluster(tmp_path):
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(sweep_command, "CONNECT_TIMEOUT", "1s")
+    from critmin import executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
     import socket
 
     with socket.socket() as probe:  # a port nobody listens on

@@ -49,20 +49,28 @@ def data_hashes(data) -> tuple[dict[str, str], str]:
     return files, hashlib.sha256("".join(sorted(files.values())).encode()).hexdigest()
 
 
-def manifest(data, outcome, wall: dict) -> dict:
-    import openpyxl
-    import pandas
-    import pyomo.version
-
+def manifest_head(data) -> dict:
+    """What every manifest begins with: the run (file and name), the dataset, and the SHA-256 of every input
+    file with one hash over all of them."""
     files, combined = data_hashes(data)
-    policy = {key: (list(value) if isinstance(value, tuple) else value)
-              for key, value in data.policy.__dict__.items()}
     return {
         "run_file": str(Path(data.run.path).resolve()),
         "run_name": data.run.name,
         "dataset": str(Path(data.dataset.path).resolve()),
         "input_sha256": files,
         "data_hash": combined,
+    }
+
+
+def manifest(data, outcome, wall: dict) -> dict:
+    import openpyxl
+    import pandas
+    import pyomo.version
+
+    policy = {key: (list(value) if isinstance(value, tuple) else value)
+              for key, value in data.policy.__dict__.items()}
+    return {
+        **manifest_head(data),
         "policy": policy,
         **overrides_record(data.run),
         "solver": {"name": outcome.solver_name, "version": outcome.solver_version, "options": outcome.options,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from .common import EXIT_SOLVED, check_out_folder, data_hashes, default_out
+from .common import EXIT_SOLVED, check_out_folder, default_out, manifest_head
 
 MANIFEST = "demand-manifest.json"
 OUTPUT_FILES = ("demand.csv", "demand_targets.csv", MANIFEST)
@@ -42,13 +42,10 @@ def run(arguments) -> int:
     check_out_folder(out, inputs, OUTPUT_FILES)
     derivation = derive(dataset, run_file.years, run_file.demand.chemistry_share)
     compared = comparison(dataset, derivation)
-    files, combined = data_hashes(inputs)
     with staged_outputs(out, OUTPUT_FILES, manifest=MANIFEST) as stage:
         write_csv(stage / "demand.csv", derivation.table)
         write_csv(stage / "demand_targets.csv", compared)
-        write_json(stage / MANIFEST, {"run_file": str(Path(run_file.path).resolve()), "run_name": run_file.name,
-                                      "dataset": str(Path(dataset.path).resolve()), "input_sha256": files,
-                                      "data_hash": combined, "versions": {"critmin": __version__},
+        write_json(stage / MANIFEST, {**manifest_head(inputs), "versions": {"critmin": __version__},
                                       "outputs": output_hashes(stage, MANIFEST)})
     print(format_derivation(derivation.table, compared))
     print(f"\noutputs: {out}")

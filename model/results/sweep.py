@@ -1,8 +1,8 @@
-"""Sweep results as plain data: one record per point, and the table with one row per point.
+"""Grid results as plain data: one record per point, and the sweep table with one row per point.
 
-A record is what a worker returns and what ``sweep-points/<key>.json`` holds:
-JSON-ready, no Pyomo, no pandas.  ``sweep_table`` lays the records out for
-sweep.xlsx and sweep.csv.
+A record is what a worker returns and what ``<command>-points/<key>.json``
+holds (``writers.points``): JSON-ready, no Pyomo, no pandas.  ``sweep_table``
+lays the records out for sweep.xlsx and sweep.csv.
 """
 
 from __future__ import annotations
@@ -12,45 +12,20 @@ import pandas as pd
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from ..optimization.types import Outcome
-from .tables import Results, cost_table, flow_table, start_year
+from .tables import cost_table, flow_table, start_year
 
 # Point statuses besides the solve statuses: no incumbent within the time limit.
 NO_SOLUTION = "no_solution"
 SOLVED = ("optimal", "time_limit")
 
 
-def point_record(results: Results, settings: dict, seconds: float) -> dict:
-    """The sweep's view of one solve: status, cost by lever, largest foreign shares, stock levels."""
-    solved = results.status in SOLVED
-    minerals = {}
-    for row in results.minerals[results.minerals["year"] == results.year].to_dict("records"):
-        minerals[row["mineral"]] = {
-            "target_t": row["target_t"],
-            "largest_mine_share": row["largest_mine_share"],
-            "largest_mine_country": row["largest_mine_country"] or "",
-            "largest_refine_share": row["largest_refine_share"],
-            "largest_refine_country": row["largest_refine_country"] or "",
-            "stockpile_t": row["stockpile_t"],
-            "stock_days": row["stock_days"],
-            "unmet_t": row["shortfall_t"],
-        }
-    return {
-        "settings": settings,
-        "status": results.status,
-        "objective": results.objective if solved else None,
-        "mip_gap": results.mip_gap if solved else None,
-        "cost_by_lever": results.cost_by_lever if solved else {},
-        "minerals": minerals,
-        "projects_chosen": results.chosen_projects if solved else [],
-        "plants_built": results.built_plants if solved else [],
-        "seconds": seconds,
-    }
+def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: float) -> dict:
+    """The grid's view of one solve: status, cost by lever, per mineral the largest foreign shares, stock and
+    unmet tonnes, the stakes and plants chosen.
 
-
-def fast_point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: float) -> dict:
-    """``point_record`` without building every result table: the flows and costs tables only, and the
-    shares summed in plain Python.  The sweep's fast path (tidy costs as much as the solve on the
-    default data); ``tests/test_sweep.py`` checks that both give the same record."""
+    Built from the flows and costs tables only, the shares summed in plain Python, not from every result
+    table (tidy costs as much as the solve on the default data); ``tests/test_sweep.py`` checks that it
+    says what the result tables say."""
     solution = outcome.solution
     elastic = outcome.elastic is not None
     flows = flow_table(data, solution)

@@ -404,3 +404,19 @@ def staged_outputs(out: Path, replaces, manifest: str = MANIFEST):
         if stage is not None and not (stage / PLAN).exists():  # a decided set stays for the next run to finish
             shutil.rmtree(stage, ignore_errors=True)
         _remove_created(created)
+
+
+def write_set(out: Path, replaces, manifest: str, document: dict, write) -> None:
+    """Write one command's set: ``write(stage)`` writes the files into the staging folder, then ``document``
+    is written as ``manifest`` (the set's last file) with the SHA-256 of the others (``outputs``) and the
+    time the writing took (``wall_seconds``: ``write``, added to ``total``); then the set is committed."""
+    from .files import write_json
+
+    wall = document.setdefault("wall_seconds", {})
+    clock = time.perf_counter()
+    with staged_outputs(out, replaces, manifest=manifest) as stage:
+        write(stage)
+        wall["write"] = time.perf_counter() - clock
+        wall["total"] = wall.get("total", 0.0) + wall["write"]
+        document["outputs"] = output_hashes(stage, manifest)
+        write_json(stage / manifest, document)

@@ -158,3 +158,26 @@ def format_stress(stress) -> str:
         lines.append(f"expected in {year}: unmet {risk['expected_unmet_t']:,.0f} t, extra cost "
                      f"{_money(risk['expected_extra_cost'])} (probability-weighted over the scenarios)")
     return "\n".join(lines)
+
+
+def format_sweep(table, keys) -> str:
+    """One line per sweep point: its settings, status and annual cost."""
+    widths = [max(len(k), 10) for k in keys]
+    header = "".join(f"{k:>{w + 2}}" for k, w in zip(keys, widths)) + f"{'status':>13}{'annual cost':>14}"
+    lines = [header, "-" * len(header)]
+    for row in table.to_dict("records"):
+        cells = "".join(f"{str(row[k]):>{w + 2}}" for k, w in zip(keys, widths))
+        cost = row["annual_cost"]
+        lines.append(cells + f"{row['status']:>13}{_money(cost) if cost == cost and cost is not None else '-':>14}")
+    return "\n".join(lines)
+
+
+def progress(total: int, quiet: bool, what: str):
+    """A progress bar of ``total`` points on stderr (tqdm), drawn only when stderr is a terminal."""
+    import sys
+
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked after this
+    return tqdm(total=total, unit="point", desc=what, file=sys.stderr, dynamic_ncols=True,
+                disable=quiet or not total or not sys.stderr.isatty())
