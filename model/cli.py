@@ -1,6 +1,6 @@
 """Command line: ``critmin <command> ...``; each command lives in ``critmin.commands``.
 
-Exit codes (DESIGN.md): 0 solved, 1 infeasible (diagnosis printed and
+Exit codes (docs/model.md): 0 solved, 1 infeasible (diagnosis printed and
 written), 2 bad input or usage (one line per problem, no traceback), 130
 interrupted (Ctrl-C: one line; the outputs already in the folder are as they
 were, ``writers.staging``).

@@ -1,4 +1,4 @@
-"""Hand-solved cases, at least one per constraint family of DESIGN.md.
+"""Hand-solved cases, at least one per constraint family of docs/model.md.
 
 Each case states its hand solution in the docstring.  ``test_removing_a_family_breaks_its_case``
 switches each family off in turn and checks that its case then gives another

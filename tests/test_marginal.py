@@ -1,4 +1,4 @@
-"""Marginal values (DESIGN.md "Marginal values") against finite differences on small hand cases.
+"""Marginal values (docs/model.md "Marginal values") against finite differences on small hand cases.
 
 Each case changes one limit by a small step, re-solves the MIP and compares
 the cost difference with the reported price.  The target price is a total
@@ -123,7 +123,7 @@ SHARE_CASES = {
 
 @pytest.mark.parametrize("case", sorted(SHARE_CASES))
 def test_target_price_moves_every_limit_that_is_a_share_of_the_requirement(tmp_path, case):
-    """One more tonne of requirement also moves the binding cap, floor or share (DESIGN.md: the total
+    """One more tonne of requirement also moves the binding cap, floor or share (docs/model.md: the total
     derivative).  It equals the hand value and central differences of re-solves with the integers
     fixed, and differs from the target row's dual alone (the old, partial value)."""
     tables, policy, total, row_dual = SHARE_CASES[case]

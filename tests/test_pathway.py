@@ -1,4 +1,4 @@
-"""Pathway runs: several planned years at once (DESIGN.md, "Pathway").
+"""Pathway runs: several planned years at once (docs/model.md, "Pathway").
 
 Hand cases on one mineral li (see cases.py): CHN-CHN at 10/t unless a
 price_index says otherwise; stake P delivers 50 t at 5/t for capex 100 over

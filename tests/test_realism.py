@@ -1,4 +1,4 @@
-"""Realism extensions (DESIGN "Realism extensions"): market-linked and floored prices, mine blends,
+"""Realism extensions (docs/model.md "Realism extensions"): market-linked and floored prices, mine blends,
 recycling streams.  Each case is small enough to solve by hand; the expected values are those hand
 solutions, and each would come out differently without the feature (so the tests can fail)."""
 

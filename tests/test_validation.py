@@ -1,6 +1,6 @@
 """Bad input: one test per validation rule.
 
-The contract (DESIGN.md, "Input tables" and "Run files"): bad input never
+The contract (docs/model.md, "Input tables" and "Run files"): bad input never
 gives a traceback; every problem is reported at once, one per line on stderr,
 as ``error: file-or-sheet:row:column: what is wrong (the value)``; the exit
 code is 2; nothing is written to the output folder.

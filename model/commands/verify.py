@@ -2,7 +2,7 @@
 
 Re-reads the run's inputs (named in OUTDIR/manifest.json, with the settings
 a sweep point recorded) and the run's flows.csv, summary.json and
-results.xlsx, checks every constraint family of DESIGN.md and every figure
+results.xlsx, checks every constraint family of docs/model.md and every figure
 an analyst reads, and recomputes the objective (``critmin.results.verify``;
 no Pyomo, no solver).  Exit 0 when every check is within tolerance, 3 when
 one is not (a failed independent check, as in ``solve``), 2 when a file is

@@ -2,7 +2,7 @@
 
 ``ModelData`` holds a run's parameters as plain, sorted dictionaries built
 from the rows that exist (sparse), so the same input always yields the same
-model.  Notation follows DESIGN.md: routes ``o``, projects ``p``, minerals
+model.  Notation follows docs/model.md: routes ``o``, projects ``p``, minerals
 ``m``, plants ``k``, countries ``c``, stages ``g`` (mine, refine), years ``t``.
 """
 
@@ -181,7 +181,7 @@ class ModelData:
 
     def touch_share(self, flow, country: str) -> float:
         """Share of a flow mined or refined in ``country``, each tonne counted once: the whole flow
-        when it is refined there, else the blend's share mined there (DESIGN "Mine blends")."""
+        when it is refined there, else the blend's share mined there (docs/model.md "Mine blends")."""
         if self.stage_country(flow, "refine") == country:
             return 1.0
         return self.stage_shares(flow, "mine").get(country, 0.0)
@@ -322,7 +322,7 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
 
 
 def _priced(unit_cost, index: float, factor, floor, reference: float) -> float:
-    """DESIGN "Price basis": unit_cost * index, or factor * reference (already indexed), floored."""
+    """docs/model.md "Price basis": unit_cost * index, or factor * reference (already indexed), floored."""
     price = unit_cost * index if unit_cost is not None else factor * reference
     return max(floor, price) if floor is not None else price
 

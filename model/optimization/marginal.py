@@ -1,4 +1,4 @@
-"""Marginal values (DESIGN.md "Marginal values"): the price of each limit at the chosen portfolio.
+"""Marginal values (docs/model.md "Marginal values"): the price of each limit at the chosen portfolio.
 
 HiGHS gives no duals for a MIP.  After the MIP solve every integer variable
 is fixed at its value and made continuous, and the LP that is left is
@@ -21,7 +21,7 @@ held:
     + sum_g ally_min_share[g] dual(ally_share[g,m]),
 
   each dual being d cost / d (the row's bound) as the row is stated in
-  DESIGN.md (so a binding cap's dual is negative: more target loosens the
+  docs/model.md (so a binding cap's dual is negative: more target loosens the
   cap and saves).  The discount factor is undone so that the value is an
   annual, undiscounted cost of year t, as every value here is.
 - ``target_row_dual``: the target row's dual alone (the first term), a
@@ -80,7 +80,7 @@ class TargetScaled:
 
     ``side``: "lower" for ``body >= coefficient * target`` (the target, the
     floors, the ally share), "upper" for ``body <= coefficient * target`` (the
-    caps, the conflict share), as DESIGN.md states the row; a row Pyomo holds
+    caps, the conflict share), as docs/model.md states the row; a row Pyomo holds
     mirrored is recognized by which of its bounds is finite.
     ``mineral_year``: the row's index -> (m, t).
     ``coefficient``: (data, the row's index) -> the coefficient on target[m,t].
@@ -118,7 +118,7 @@ TARGET_SCALED: dict[str, TargetScaled] = {
 def target_slopes(model: pyo.ConcreteModel, data: ModelData) -> dict[tuple[str, int], list[tuple]]:
     """(m, t) -> [(row, d bound / d target[m,t])] for every row of ``TARGET_SCALED`` in ``model``.
 
-    The bound is the row's finite one: a row stated as DESIGN.md does has
+    The bound is the row's finite one: a row stated as docs/model.md does has
     slope ``coefficient``; a mirrored one (``-body <= -a * target``) has
     ``-coefficient``.  Families absent from the model (not built for this
     run) are skipped; rows of families not listed are not target-scaled.

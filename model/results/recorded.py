@@ -2,7 +2,7 @@
 
 ``critmin stress --portfolio DIR`` stresses a portfolio read back from a
 solve's outputs, without solving, so it cannot price the limits again.  The
-solve priced them: ``summary.json``'s ``marginal_values`` (DESIGN.md
+solve priced them: ``summary.json``'s ``marginal_values`` (docs/model.md
 "Marginal values") become the rows ``optimization.marginal`` produced
 (``MARGINAL_COLUMNS``), and the stress outputs keep their Marginal values
 sheet and ``marginal_values`` (the same numbers; ``limit`` and ``level`` are

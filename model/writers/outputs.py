@@ -1,4 +1,4 @@
-"""The solve outputs DESIGN.md fixes: results.xlsx, summary.json, flows.csv, manifest.json.
+"""The solve outputs docs/model.md fixes: results.xlsx, summary.json, flows.csv, manifest.json.
 
 Writers read result tables only; they never touch Pyomo.  ``manifest.json``
 is written last, so its presence marks a complete set of outputs.
@@ -122,7 +122,7 @@ def relaxed_rows(results: Results) -> list[dict]:
 
 
 def marginal_document(results: Results) -> dict | None:
-    """summary.json ``marginal_values`` for the reported year (DESIGN.md), from the marginal table."""
+    """summary.json ``marginal_values`` for the reported year (docs/model.md), from the marginal table."""
     frame = results.marginal_values
     if frame is None or frame.empty:
         return None
