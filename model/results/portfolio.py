@@ -45,7 +45,7 @@ from .columns import LEVERS_SECTION, PATHWAY_LEVERS_SECTION
 FLOW_COLUMNS = ("year", "mineral", "source_type", "source_id", "mine_country", "refine_country", "tonnes", "cost")
 SOURCE_TYPES = ("market", "equity", "recycling")
 STATUSES = ("optimal", "time_limit", "infeasible")
-OUTPUTS_REQUIRED = ("results.xlsx", "summary.json", "flows.csv")  # DESIGN.md "Outputs"; stress adds stress.csv
+OUTPUTS_REQUIRED = ("results.xlsx", "summary.json", "flows.csv")  # docs/model.md "Outputs"; stress adds stress.csv
 MANIFEST = "manifest.json"
 # flows.csv keeps 9 decimals (writers.files): each number there is within half a unit of its 9th decimal.
 ROUNDING = 5e-10
@@ -184,9 +184,10 @@ def read_manifest(folder: Path) -> dict:
     and ``outputs`` (file -> SHA-256; ``outputs`` names at least results.xlsx,
     summary.json and flows.csv, plain file names in the folder), ``data_hash``,
     ``policy`` (an object), ``solver`` (an object with ``termination``).
-    Optional but typed: ``settings`` (the run-file settings a sweep point
-    overrode: dotted key -> value), ``verify``, ``wall_seconds``, ``versions``,
-    ``model_size``.
+    Optional but typed: ``overrides`` (every ``set`` and ``--set`` applied,
+    in order), ``settings`` (the settings a sweep point or ``--set``
+    overrode: dotted key -> value), ``verify``, ``wall_seconds``,
+    ``versions``, ``model_size``.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -204,6 +205,7 @@ def read_manifest(folder: Path) -> dict:
     outputs = typed.need("outputs", "digests")
     solver = typed.need("solver", "object")
     settings = typed.need("settings", "object", required=False)
+    typed.need("overrides", "texts", required=False)
     verify = typed.need("verify", "object", required=False)
     typed.need("wall_seconds", "numbers", required=False)
     for key in ("versions", "model_size"):
@@ -220,7 +222,7 @@ def read_manifest(folder: Path) -> dict:
                       solver.get("termination", "missing"))
     if settings is not None:
         for key in settings:
-            if not re.fullmatch(r"[a-z_]+\.[a-z_]+(\.[^.]+)?", key):
+            if not re.fullmatch(r"[a-z_]+\.[a-z_][a-z0-9_]*(\.[^.]+)?", key):  # policy.n_minus_1 has a digit
                 typed.problem(f"settings.{key}", "must be a dotted run-file key such as policy.country_cap")
     if verify is not None and not isinstance(verify.get("passed"), bool):
         typed.problem("verify", "must state passed (true or false)", verify.get("passed", "missing"))
@@ -538,7 +540,7 @@ def _read_relaxed(summary: dict, portfolio: Portfolio) -> list[Problem]:
 
 
 def _check_splits(data: ModelData, portfolio: Portfolio) -> list[Problem]:
-    """A blend's rows split its tonnes by the blend's shares (DESIGN "Mine blends"), to the precision of
+    """A blend's rows split its tonnes by the blend's shares (docs/model.md "Mine blends"), to the precision of
     flows.csv (its 9 decimals) and 1e-6 of the source's tonnes."""
     problems = []
     for (kind, source, m, t), parts in sorted(portfolio.split.items()):

@@ -2,7 +2,7 @@
 
 The check reads what a run wrote -- flows.csv, summary.json and results.xlsx,
 through the one reader of an output folder (``results.portfolio``) -- and the
-run's inputs, and tests every constraint family of DESIGN.md from them alone,
+run's inputs, and tests every constraint family of docs/model.md from them alone,
 with its own arithmetic: one ``check_<family>`` per ``define_<family>`` of
 ``optimization/build.py``, in the same order, so a new family gets its check
 next to its model (``CHECKS``):
@@ -784,7 +784,7 @@ def check_marginal_values(ctx: Context, family: Family) -> None:
     the cheaper portfolio's capex (budget + step_extra_budget) is more than
     the budget and no more than every asset's together, value = saved /
     extra.  When no other limit scales with the requirement, the target price
-    is the target row's dual plus the caps' (DESIGN "Marginal values"): each
+    is the target row's dual plus the caps' (docs/model.md "Marginal values"): each
     cap's dual is ``-100 x price / target``, times the cap, summed.
     """
     data, policy, portfolio = ctx.data, ctx.policy, ctx.portfolio
@@ -1171,27 +1171,41 @@ def _toml(value) -> str:
 
 
 def load_recorded(manifest: dict) -> tuple[ModelData, list[str]]:
-    """The run file manifest.json names, with exactly the settings it records a sweep point overrode
-    (``settings``: dotted key -> value, validated as ``--set`` validates them), and its dataset."""
+    """The run file manifest.json names, with exactly the settings and overrides it records, and its dataset.
+
+    ``overrides`` (every ``set`` and ``--set`` string in the order applied) begins with the run file's own
+    ``set`` entries, which loading the run file applies; the rest (a ``--set`` given to the command: policy,
+    demand or data overrides) are applied here as ``--set`` applies them.  Without such, ``settings``
+    (dotted key -> value, e.g. a sweep point's) is applied, each validated as ``--set`` validates it.  The
+    report says which were applied."""
     from ..inputs.data import prepare
-    from ..inputs.runfile import load_run, parse_setting, with_settings
+    from ..inputs.runfile import load_run
+    from ..inputs.settings import parse_overrides, parse_setting, with_overrides, with_settings
     from ..inputs.validate import load_dataset
 
     run = load_run(Path(manifest["run_file"]))
-    recorded = manifest.get("settings") or {}
-    problems, settings = [], {}
-    for key, value in recorded.items():
+    problems, settings, extra = [], {}, []
+    own = [o.text for o in run.overrides]
+    recorded_overrides = manifest.get("overrides")
+    if recorded_overrides is not None:
+        if recorded_overrides[:len(own)] != own:
+            problems.append(Problem(MANIFEST, None, "overrides", "does not begin with the run file's own set "
+                                    "entries, in order", "; ".join(own) or "none"))
+        else:
+            extra = recorded_overrides[len(own):]
+            try:
+                run = with_overrides(run, parse_overrides(extra, where=MANIFEST))
+            except InputError as error:
+                problems += [Problem(MANIFEST, None, f"overrides ({p.column})" if p.column else "overrides",
+                                     p.message, p.value) for p in error.problems]
+    for key, value in ({} if extra else (manifest.get("settings") or {})).items():
         try:
-            setting = parse_setting(f"{key}={_toml(value)}", where=MANIFEST)
+            setting = parse_setting(f"{key}={_toml(value)}", where=MANIFEST, sweep=False)
         except InputError as error:
             problems += [Problem(MANIFEST, None, f"settings.{key}", p.message, p.value) for p in error.problems]
             continue
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             problems.append(Problem(MANIFEST, None, f"settings.{key}", str(error)))
-            continue
-        if len(setting.values) != 1:
-            problems.append(Problem(MANIFEST, None, f"settings.{key}", "must be one value (a point's setting)",
-                                    _show(value)))
             continue
         settings[setting.key] = setting.values[0]
     if Path(manifest["dataset"]).resolve() != Path(run.data).resolve():
@@ -1200,11 +1214,16 @@ def load_recorded(manifest: dict) -> tuple[ModelData, list[str]]:
     if problems:
         raise InputError(problems)
     if settings:
-        run = with_settings(run, settings)
+        try:
+            run = with_settings(run, settings)
+        except InputError as error:
+            raise InputError([Problem(MANIFEST, None, f"settings.{p.column}" if p.column else "settings",
+                                      p.message, p.value) for p in error.problems]) from None
     data = prepare(load_dataset(run.data), run)
-    shown = "; ".join(f"{k} = {_show(v)}" for k, v in settings.items())
-    notes = [f"policy: the run file's ({run.path})" + (f", with the settings this point recorded it overrode "
-                                                       f"(manifest.json settings): {shown}" if settings else "")]
+    applied = ([f"the overrides it records ({'; '.join(extra)})"] if extra else []) + (
+        [f"the settings it records (manifest.json settings): "
+         + "; ".join(f"{k} = {_show(v)}" for k, v in settings.items())] if settings else [])
+    notes = [f"policy and data: the run file's ({run.path})" + (", with " + " and ".join(applied) if applied else "")]
     return data, notes
 
 
@@ -1217,7 +1236,8 @@ def check_recorded_policy(manifest: dict, data: ModelData) -> None:
     verify checks the portfolio against the run file's, never against the record alone."""
     recorded = manifest["policy"]
     actual = {f.name: _plain(getattr(data.policy, f.name)) for f in dataclasses.fields(data.policy)}
-    what = "the run file" + (" with the settings manifest.json records" if manifest.get("settings") else "")
+    what = "the run file" + (" with the settings and overrides manifest.json records"
+                             if manifest.get("settings") or manifest.get("overrides") else "")
     problems = []
     for key, value in actual.items():
         if key not in recorded:
