@@ -34,25 +34,41 @@ def add_grid_arguments(parser) -> None:
 
 def solve_point(data, settings: dict) -> dict:
     """Solve one point: the run with ``settings`` applied; a JSON-ready record (results.sweep)."""
+    return _solve(data, settings, detail=False)
+
+
+def solve_point_in_detail(data, settings: dict) -> dict:
+    """``solve_point``, the record also holding every foreign share and the caps at their bound."""
+    return _solve(data, settings, detail=True)
+
+
+def _solve(data, settings: dict, detail: bool) -> dict:
+    """A point whose data overrides leave the dataset invalid (a cut below a contract minimum) is a record
+    with status ``invalid`` and the problems, not an error: the grid goes on."""
     from dataclasses import replace
 
+    from ..errors import InputError
     from ..inputs.data import prepare
     from ..inputs.overrides import is_data_key
     from ..inputs.settings import with_settings
     from ..optimization.solve import NoSolutionError, solve
-    from ..results.sweep import NO_SOLUTION, failed_record, point_record
+    from ..results.sweep import INVALID, NO_SOLUTION, failed_record, point_record
 
     start = time.perf_counter()
     run = with_settings(data.run, settings)
     if any(key.startswith("demand.") or is_data_key(key) for key in settings):
-        point = prepare(data.dataset, run)  # the requirements or the data move: apply and derive them again
+        try:
+            point = prepare(data.dataset, run)  # the requirements or the data move: apply and derive them again
+        except InputError as error:
+            return failed_record(settings, INVALID, "; ".join(str(p) for p in error.problems),
+                                 time.perf_counter() - start)
     else:
         point = replace(data, run=run)
     try:
         outcome = solve(point)
     except NoSolutionError as error:
         return failed_record(settings, NO_SOLUTION, str(error), time.perf_counter() - start)
-    record = point_record(point, outcome, settings, 0.0)
+    record = point_record(point, outcome, settings, 0.0, detail=detail)
     record["seconds"] = time.perf_counter() - start
     record["worker"] = f"{os.uname().nodename}:{os.getpid()}" if hasattr(os, "uname") else str(os.getpid())
     return record

@@ -303,6 +303,59 @@ SWEEP_MINERAL = (
     Column("unmet_t", TONNES, "requirement left unmet", "t per year"),
 )
 
+# --------------------------------------------------------------------------- the sensitivity tables
+
+# sensitivity.csv and the Sensitivity sheet: one row per point (results.sensitivity).
+SENSITIVITY = Table("sensitivity", "One row per sensitivity point, the base first.", (
+    Column("group", ID, "the input group moved, kind:item (prices:lithium), or base"),
+    Column("kind", ID, "prices, volumes, capex or target"),
+    Column("item", ID, "the mineral, country or project"),
+    Column("change", NUMBER, "how much every value of the group moves", "%"),
+    Column("factor", NUMBER, "the factor every value of the group is multiplied by"),
+    Column("status", ID, "optimal, time_limit, infeasible, no_solution, or invalid (the change leaves the data "
+                         "invalid)"),
+    Column("objective", MONEY, "the objective (a pathway: discounted total)", "currency per year"),
+    Column("delta", MONEY, "the objective minus the base objective", "currency per year"),
+    Column("delta_share", SHARE, "delta as a share of the base objective"),
+    Column("stakes", TEXT, "stakes and plants the point takes (in) or leaves out (out) against the base"),
+    Column("largest_country", TEXT, "largest foreign country of a mineral at a stage that changes "
+                                    "(mineral stage base->point)"),
+    Column("binding_caps", TEXT, "country caps that bind (binds) or no longer bind (released) against the base"),
+    Column("flips", NUMBER, "how many decisions flip against the base"),
+    Column("overrides", TEXT, "the --set values (space-separated) that repeat the point as a plain critmin solve"),
+    Column("message", TEXT, "why a point has no solution"),
+    Column("seconds", SECONDS, "wall time of the point", "s"),
+    Column("reused", FLAG, "read from an earlier run of the same sensitivity"),
+))
+# The Flips sheet: one row per decision that flips.
+FLIPS = Table("flips", "One row per decision a point takes otherwise than the base.", (
+    Column("group", ID, "the input group moved"),
+    Column("change", NUMBER, "how much it moves", "%"),
+    Column("decision", ID, "stake, plant, largest country or binding cap"),
+    Column("item", ID, "the stake or plant; mineral and stage; or mineral, stage and country of the cap"),
+    Column("base", ID, "the decision in the base run"),
+    Column("point", ID, "the decision at this change"),
+))
+# The Tornado sheet: per group the delta at each signed change (``delta_-20%``), then these.
+TORNADO = Table("tornado", "One row per input group, the largest swing first.", (
+    Column("group", ID, "the input group"),
+    Column("swing", MONEY, "the largest |delta| over the changes", "currency per year"),
+    Column("flips", NUMBER, "decisions that flip, over the group's points"),
+))
+TORNADO_DELTA = Column("delta_<change>%", MONEY, "the objective minus the base objective at that change",
+                       "currency per year")
+
+
+def sensitivity_column(name: str) -> Column | None:
+    """A column of the sensitivity, flip or tornado table (a tornado's ``delta_<change>%``)."""
+    for table in (SENSITIVITY, FLIPS, TORNADO):
+        if table.column(name) is not None:
+            return table.column(name)
+    if name.startswith("delta_") and name.endswith("%"):
+        return TORNADO_DELTA.renamed(name)
+    return None
+
+
 TABLES: tuple[Table, ...] = (FLOWS, SHARES, MINERALS, PROJECTS, RECYCLING, PLANTS, COSTS, STOCKPILE, TIMELINE,
                              STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING, TIES)
 TABLES_BY_NAME = {table.name: table for table in TABLES}

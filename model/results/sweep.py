@@ -12,16 +12,23 @@ import pandas as pd
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from ..optimization.types import Outcome
-from .tables import cost_table, flow_table, start_year
+from .tables import cost_table, flow_table, share_table, start_year
+from .ties import TONNES as TIE_TONNES
 
-# Point statuses besides the solve statuses: no incumbent within the time limit.
+# Point statuses besides the solve statuses: no incumbent within the time limit; data overrides that leave
+# the dataset invalid (critmin sensitivity; a sweep checks every combination before it solves).
 NO_SOLUTION = "no_solution"
+INVALID = "invalid"
 SOLVED = ("optimal", "time_limit")
 
 
-def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: float) -> dict:
+def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: float, detail: bool = False) -> dict:
     """The grid's view of one solve: status, cost by lever, per mineral the largest foreign shares, stock and
-    unmet tonnes, the stakes and plants chosen.
+    unmet tonnes, the stakes and plants chosen.  ``detail`` (``critmin sensitivity``) adds, in the last
+    planned year, every foreign share (``shares``: mineral -> stage -> country -> share of the
+    requirement), the country caps at their bound (``binding_caps``) and the ties at equal cost
+    (``ties``: mineral -> stage -> [{used, room}], the countries of a tie's routes that carry tonnes and
+    those with room left: results.ties).
 
     Built from the flows and costs tables only, the shares summed in plain Python, not from every result
     table (tidy costs as much as the solve on the default data); ``tests/test_sweep.py`` checks that it
@@ -67,8 +74,56 @@ def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: flo
                                                if start_year(data, solution.values, "stake", p) is not None],
         "plants_built": [] if elastic else [k for k in data.plants
                                             if start_year(data, solution.values, "build", k) is not None],
+        **(_detail(data, flows, exposure, elastic) if detail else {}),
         "seconds": seconds,
     }
+
+
+def _detail(data: ModelData, flows: pd.DataFrame, exposure: dict, elastic: bool) -> dict:
+    year = max(data.years)
+    shares: dict[str, dict[str, dict[str, float]]] = {}
+    for (m, stage, country), tonnes in sorted(exposure.items()):
+        target = data.target[m, year]
+        shares.setdefault(m, {}).setdefault(stage, {})[country] = tonnes / target if target > 0 else 0.0
+    if elastic:
+        return {"shares": shares, "binding_caps": [], "ties": {}}
+    table = share_table(data, flows)
+    at = table[(table["year"] == year) & table["binding"]]
+    return {"shares": shares,
+            "binding_caps": [f"{m} {g} {c}" for m, g, c in zip(at["mineral"], at["stage"], at["country"])],
+            "ties": _ties(data, flows, year)}
+
+
+def _ties(data: ModelData, flows: pd.DataFrame, year: int) -> dict:
+    """Per mineral and stage, each tie at equal cost (as results.ties finds them): the countries of its
+    routes that carry tonnes, and of those with room left.  Tonnes could move from one to the other at no
+    cost, so which of them is the largest is the solver's pick."""
+    market = flows[(flows["year"] == year) & (flows["source_type"] == "market")]
+    taken = market.groupby("source_id")["tonnes"].sum().to_dict()
+
+    def countries(o: str, stage: str) -> set[str]:
+        route = data.routes[o]
+        if stage == "mine" and ("market", o) in data.mine_mix:
+            return set(data.mine_mix["market", o])
+        return {route.country(stage)}
+
+    ties: dict[str, dict[str, list[dict]]] = {}
+    for m in data.minerals:
+        alike: dict[str, list[str]] = {}
+        for o in data.routes_in(m, year):
+            if not data.routes[o].needs_switch:  # a fixed cost or minimum makes its tonnes no longer alike
+                alike.setdefault(f"{data.unit_cost(o, year):.12g}", []).append(o)
+        for members in alike.values():
+            used = [o for o in members if taken.get(o, 0.0) > TIE_TONNES]
+            room = [o for o in members if taken.get(o, 0.0) < data.routes[o].max_t
+                    - TIE_TONNES * max(1.0, data.routes[o].max_t)]
+            if not any(u != r for u in used for r in room):
+                continue
+            for stage in STAGES:
+                ties.setdefault(m, {}).setdefault(stage, []).append(
+                    {"used": sorted(set().union(*(countries(o, stage) for o in used))),
+                     "room": sorted(set().union(*(countries(o, stage) for o in room)))})
+    return ties
 
 
 def failed_record(settings: dict, status: str, message: str, seconds: float) -> dict:

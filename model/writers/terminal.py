@@ -181,3 +181,24 @@ def progress(total: int, quiet: bool, what: str):
     tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked after this
     return tqdm(total=total, unit="point", desc=what, file=sys.stderr, dynamic_ncols=True,
                 disable=quiet or not total or not sys.stderr.isatty())
+
+
+def format_tornado(tornado, changes: list[float], base: float, currency: str, top: int = 10) -> str:
+    """The ``top`` groups with the largest swing: the change of the objective at each -c % and +c %."""
+    from ..results.sensitivity import delta_column
+
+    signed = [s for change in sorted(changes, reverse=True) for s in (-change, change)]
+    width = max([24] + [len(str(g)) + 2 for g in tornado["group"].head(top)]) if len(tornado) else 24
+    header = f"{'group':<{width}}" + "".join(f"{f'{s:+g} %':>12}" for s in signed) + f"{'flips':>7}"
+    shown = min(top, len(tornado))
+    lines = [f"change of the objective when one input group moves (base {currency} {_money(base)}); "
+             f"the {shown} largest of {len(tornado)} groups", header, "-" * len(header)]
+    for row in tornado.head(top).to_dict("records"):
+        cells = "".join(f"{'-' if row[delta_column(s)] is None else _signed_money(row[delta_column(s)]):>12}"
+                        for s in signed)
+        lines.append(f"{row['group']:<{width}}{cells}{row['flips']:>7}")
+    return "\n".join(lines)
+
+
+def _signed_money(value: float) -> str:
+    return ("+" if value > 0 else "") + _money(value) if abs(value) >= 0.5 else "0"
