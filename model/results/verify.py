@@ -1337,7 +1337,4 @@ def format_report(report: Report, folder: Path | None = None) -> str:
         lines.append(f"recourse: reported {r['reported']:,.2f}, exact for this portfolio (results.stress) "
                      f"{r['exact']:,.2f}")
     lines += [f"note: {note}" for note in report.notes]
-    if not report.passed:
-        lines.append("failed:")
-        lines += [f"  {line}" for line in report.failures()]
-    return "\n".join(lines)
+    return "\n".join(lines)  # a failed report's rows, located: Report.failures() (commands.common.check_failed)
