@@ -4,7 +4,7 @@ inputs -> optimization -> results -> writers -> commands: a layer imports
 only the layers before it; results and writers never import Pyomo or HiGHS
 (a solution reaches them as plain data, ``optimization.types``), so
 ``critmin verify`` stays independent of the model it checks; and no two
-modules of a layer import each other, not even from inside a function.
+modules of a package import each other (cli and commands included), not even from inside a function.
 """
 
 from __future__ import annotations
