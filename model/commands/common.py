@@ -102,6 +102,15 @@ def overrides_record(run) -> dict:
     return {"overrides": [o.text for o in run.overrides], **({"settings": given} if given else {})}
 
 
+# A set that fails the independent check is kept here, inside ``--out``, never in place of the verified one.
+FAILED_FOLDER = "failed-check"
+FAILED_NOTE = "CHECK-FAILED.txt"
+
+
+class _KeptApart(Exception):
+    """The staged set failed its check and went to FAILED_FOLDER: do not commit it into ``out``."""
+
+
 def write_checked(out: Path, data, results, document: dict, replaces=None):
     """Write the outputs as one set, checked before it replaces the previous one.
 
@@ -118,24 +127,39 @@ def write_checked(out: Path, data, results, document: dict, replaces=None):
     from ..writers.staging import MANIFEST, staged_files, staged_outputs
 
     wall = document.setdefault("wall_seconds", {})
-    with staged_outputs(out, tuple(replaces or OUTPUT_FILES) + ("stress.csv",)) as stage:
-        clock = time.perf_counter()
-        write_outputs(stage, results, document)
-        wall["write"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        report = verify_files(data, stage)
-        wall["verify"] = time.perf_counter() - clock
-        document["verify"] = report.as_dict()
-        document["outputs"] = {name: sha256(stage / name) for name in staged_files(stage) if name != MANIFEST}
-        write_json(stage / MANIFEST, document)
+    names = tuple(replaces or OUTPUT_FILES) + ("stress.csv",)
+    try:
+        with staged_outputs(out, names) as stage:
+            clock = time.perf_counter()
+            write_outputs(stage, results, document)
+            wall["write"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            report = verify_files(data, stage)
+            wall["verify"] = time.perf_counter() - clock
+            document["verify"] = report.as_dict()
+            document["outputs"] = {name: sha256(stage / name) for name in staged_files(stage) if name != MANIFEST}
+            write_json(stage / MANIFEST, document)
+            if not report.passed:
+                with staged_outputs(Path(out) / FAILED_FOLDER, names + (FAILED_NOTE,)) as apart:
+                    for name in staged_files(stage):
+                        shutil.copy2(stage / name, apart / name)
+                    write_text(apart / FAILED_NOTE, "These outputs failed critmin's independent check and were kept "
+                                                     "apart from the verified ones in the folder above:\n"
+                                                     + "\n".join(report.failures()) + "\n")
+                raise _KeptApart
+    except _KeptApart:
+        pass
     return report
 
 
-def check_failed(report, out: Path) -> int:
-    """Print why the independent check failed; the exit code for it."""
+def check_failed(report, out: Path, kept_apart: bool = True) -> int:
+    """Print why the independent check failed; the exit code for it.  ``kept_apart``: the failed set was
+    written to ``out/failed-check/`` (solve, stress), not over the outputs ``out`` held."""
     import sys
 
-    print(f"error: the solution failed its independent check (critmin verify {out}); do not use these outputs:",
+    where = (f"kept apart in {Path(out) / FAILED_FOLDER}; {out} still holds the previous outputs, if any"
+             if kept_apart else f"critmin verify {out}")
+    print(f"error: the solution failed its independent check ({where}); do not use these outputs:",
           file=sys.stderr)
     for line in report.failures():
         print(f"error:   {line}", file=sys.stderr)

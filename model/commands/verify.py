@@ -28,4 +28,4 @@ def run(arguments) -> int:
     with reading(arguments.out):  # a set being replaced is read once the new one is in
         _, report = verify_folder(arguments.out)
     print(format_report(report, arguments.out))
-    return EXIT_SOLVED if report.passed else check_failed(report, arguments.out)
+    return EXIT_SOLVED if report.passed else check_failed(report, arguments.out, kept_apart=False)
