@@ -20,10 +20,10 @@ from .errors import InputError, UsageError
 
 def _commands() -> dict:
     """The command modules, imported once Ctrl-C is handled (pandas alone takes a third of a second)."""
-    from .commands import demand, sensitivity, solve, stress, sweep, template, validate, verify
+    from .commands import compare, demand, sensitivity, solve, stress, sweep, template, validate, verify
 
     return {module.__name__.rsplit(".", 1)[-1]: module
-            for module in (solve, stress, validate, template, sweep, sensitivity, demand, verify)}
+            for module in (solve, stress, validate, template, sweep, sensitivity, demand, verify, compare)}
 
 
 def __getattr__(name: str):

@@ -103,12 +103,13 @@ def _run_file(folder: Path, stem: str, cap: float) -> Path:
 
 
 def arguments(world: dict, command: str, out: Path, new: bool = True) -> list[str]:
-    """The command line of ``command`` writing into ``out`` (``new``: the run that replaces the previous set)."""
+    """The command line of ``command`` writing into ``out`` (``new``: the run that replaces the previous set;
+    another run file than the previous set's, so solve and stress need --force to replace it)."""
     run = world["wide"] if new else world["tiny"]
     if command == "solve":
-        return ["solve", str(run), "--out", str(out), "--quiet"]
+        return ["solve", str(run), "--out", str(out), "--quiet", "--force"]
     if command == "stress":
-        return ["stress", str(run), "--n-1", "--out", str(out)]
+        return ["stress", str(run), "--n-1", "--out", str(out), "--force"]
     if command == "sweep":
         return ["sweep", str(world["tiny"]), "--set", SETS["B" if new else "A"], "--workers", "1", "--quiet",
                 "--out", str(out)]
@@ -643,7 +644,7 @@ def _writer(world: dict, command: str, out: Path):
         return work
     if command == "stress":
         return lambda: main(["stress", str(world["wide"]), "--n-1", "--portfolio", str(world["folder"] / "portfolio"),
-                             "--out", str(out)])
+                             "--out", str(out), "--force"])
     return lambda: main(arguments(world, command, out))
 
 

@@ -8,15 +8,19 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UsageError
+from ..writers.staging import MANIFEST  # noqa: F401  (solve's and stress's manifest, which names the run)
 
 EXIT_SOLVED, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_CHECK_FAILED = 3  # solved, but the independent check (critmin verify) failed
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
-def default_out(run_path: Path, name: str) -> Path:
-    """runs/out/<name>/ beside the run file (runs/ is where run files live)."""
-    return Path(run_path).resolve().parent / "out" / name
+def default_out(run_path: Path, name: str, command: str | None = None) -> Path:
+    """runs/out/<name>/ beside the run file (runs/ is where run files live).  A command that studies a run
+    rather than solving it (stress, sweep, sensitivity) writes into its own subfolder, runs/out/<name>/<command>/,
+    so that it never replaces the solve's outputs."""
+    folder = Path(run_path).resolve().parent / "out" / name
+    return folder / command if command else folder
 
 
 def input_files(data) -> list[Path]:
@@ -25,8 +29,16 @@ def input_files(data) -> list[Path]:
     return [Path(data.run.path).resolve()] + [p.resolve() for p in dataset_files(data.dataset.path)]
 
 
-def check_out_folder(out: Path, data, output_files, folders=()) -> None:
-    """Refuse, before any work, an output folder that cannot be written or whose files would overwrite an input."""
+def add_force_argument(parser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="write into --out even when it holds another run's outputs (they are replaced)")
+
+
+def check_out_folder(out: Path, data, output_files, folders=(), manifest: str | None = None,
+                     force: bool = False) -> None:
+    """Refuse, before any work, an output folder that cannot be written or whose files would overwrite an input;
+    and, unless ``force``, one that holds another run's outputs: its ``manifest`` (the set's manifest file)
+    names a different run file or run name.  Runs do not overwrite each other by accident."""
     from ..writers.staging import check_writable
 
     check_writable(out, files=output_files, folders=folders)
@@ -37,6 +49,25 @@ def check_out_folder(out: Path, data, output_files, folders=()) -> None:
         raise UsageError(f"{out}: the output folder would overwrite an input; choose another --out")
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: --out must be a folder")
+    other = _other_run(out / manifest, data) if manifest and not force else None
+    if other:
+        raise UsageError(f"{out}: holds the outputs of another run ({other}); choose another --out, or add --force "
+                         "to replace them")
+
+
+def _other_run(path: Path, data) -> str | None:
+    """The run whose outputs ``path`` (a manifest) records, when it is not this one: "run 'x' of FILE"."""
+    import json
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no manifest, or none critmin can read: nothing says another run wrote here
+    if not isinstance(document, dict) or not {"run_file", "run_name"} <= set(document):
+        return None
+    here = (str(Path(data.run.path).resolve()), data.run.name)
+    there = (str(document["run_file"]), str(document["run_name"]))
+    return None if there == here else f"run '{there[1]}' of {there[0]}"
 
 
 def _sha256(path: Path) -> str:
@@ -115,14 +146,17 @@ def write_checked(out: Path, data, results, document: dict, replaces=None):
     """Write the outputs as one set, checked before it replaces the previous one.
 
     The files are staged in a hidden folder inside ``out``; ``results.verify``
-    checks the staged flows.csv and summary.json (no solver) and its report
-    lands in manifest.json with the SHA-256 of every other output; then the
-    set is swapped in (``writers.staging``).  Returns the report.
+    checks the staged outputs (no solver) and its report lands in manifest.json
+    with the SHA-256 of every other output; then the set is swapped in
+    (``writers.staging``).  A set that fails the check never replaces what
+    ``out`` holds: it is committed into ``out/failed-check/`` instead, with
+    CHECK-FAILED.txt saying why.  Returns the report.
     """
+    import shutil
     import time
 
     from ..results.verify import sha256, verify_files
-    from ..writers.files import write_json
+    from ..writers.files import write_json, write_text
     from ..writers.outputs import OUTPUT_FILES, write_outputs
     from ..writers.staging import MANIFEST, staged_files, staged_outputs
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from .common import EXIT_SOLVED, check_out_folder, default_out, manifest_head
+from .common import EXIT_SOLVED, add_force_argument, check_out_folder, default_out, manifest_head
 
 MANIFEST = "demand-manifest.json"
 OUTPUT_FILES = ("demand.csv", "demand_targets.csv", MANIFEST)
@@ -23,6 +23,7 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("demand", help="derive mineral requirements from battery and magnet output")
     parser.add_argument("run", type=Path, help="run file (TOML)")
     parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
+    add_force_argument(parser)
 
 
 def run(arguments) -> int:
@@ -39,7 +40,7 @@ def run(arguments) -> int:
     check_run_against_data(run_file, dataset)
     inputs = SimpleNamespace(run=run_file, dataset=dataset)
     out = arguments.out or default_out(arguments.run, run_file.name)
-    check_out_folder(out, inputs, OUTPUT_FILES)
+    check_out_folder(out, inputs, OUTPUT_FILES, manifest=MANIFEST, force=arguments.force)
     derivation = derive(dataset, run_file.years, run_file.demand.chemistry_share)
     compared = comparison(dataset, derivation)
     with staged_outputs(out, OUTPUT_FILES, manifest=MANIFEST) as stage:

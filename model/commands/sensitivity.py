@@ -21,10 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_INFEASIBLE, EXIT_SOLVED, check_out_folder, default_out, manifest_head
+from .common import EXIT_INFEASIBLE, EXIT_SOLVED, add_force_argument, check_out_folder, default_out, manifest_head
 from .points import PointGrid, add_grid_arguments, solve_point_in_detail
 
-SUBFOLDER = "sensitivity"  # of runs/out/<name>/: the solve's own outputs stay beside it
 MANIFEST = "sensitivity-manifest.json"  # the last file of the set (writers.staging)
 
 
@@ -46,6 +45,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--out", type=Path,
                         help="output folder (default runs/out/<name>/sensitivity/ beside the run file)")
     add_grid_arguments(parser)
+    add_force_argument(parser)
 
 
 def run(arguments) -> int:
@@ -71,8 +71,9 @@ def run(arguments) -> int:
     groups = select(input_groups(data.dataset, data.run), arguments.group)
     # One thread per point: points run side by side, and HiGHS fixes its thread pool per process.
     data = replace(data, run=replace(data.run, solver=replace(data.run.solver, threads=1)))
-    out = arguments.out or default_out(arguments.run, data.run.name) / SUBFOLDER
-    check_out_folder(out, data, SENSITIVITY_FILES, folders=(PointGrid.folder_name("sensitivity"),))
+    out = arguments.out or default_out(arguments.run, data.run.name, "sensitivity")  # beside the solve's
+    check_out_folder(out, data, SENSITIVITY_FILES, folders=(PointGrid.folder_name("sensitivity"),), manifest=MANIFEST,
+                     force=arguments.force)
     where = executor(arguments.scheduler, arguments.workers, data.run.sweep)
     specs = [(BASE, "", "", 0.0, 1.0, (), {})]
     for group in groups:

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, add_set_argument, check_failed, check_out_folder, default_out,
-                     manifest, write_checked)
+from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, MANIFEST, add_force_argument, add_set_argument, check_failed,
+                     check_out_folder, default_out, manifest, write_checked)
 
 
 def add_parser(commands) -> None:
@@ -18,6 +18,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--no-forced-in", dest="forced_in", action="store_false",
                         help="skip the forced-in costs (one re-solve per project or plant left out)")
     add_set_argument(parser)
+    add_force_argument(parser)
 
 
 def run(arguments) -> int:
@@ -32,7 +33,7 @@ def run(arguments) -> int:
     clock = time.perf_counter()
     data = load(arguments.run, settings=arguments.settings)
     out = arguments.out or default_out(arguments.run, data.run.name)
-    check_out_folder(out, data, OUTPUT_FILES)
+    check_out_folder(out, data, OUTPUT_FILES, manifest=MANIFEST, force=arguments.force)
     wall = {"load": time.perf_counter() - clock}
     try:
         outcome = solve(data, marginal=True, forced_in=arguments.forced_in)

@@ -16,19 +16,21 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UsageError
-from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, add_set_argument, check_failed, check_out_folder, default_out,
-                     manifest, write_checked)
+from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, MANIFEST, add_force_argument, add_set_argument, check_failed,
+                     check_out_folder, default_out, manifest, write_checked)
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("stress", help="evaluate disruption scenarios on a portfolio")
     parser.add_argument("run", type=Path, help="run file (TOML)")
-    parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default runs/out/<name>/stress/ beside the run file)")
     parser.add_argument("--n-1", dest="n_minus_1", action="store_true",
                         help="add one scenario per foreign country: lost at both stages for the stockpile horizon")
     parser.add_argument("--portfolio", type=Path,
                         help="a folder written by 'critmin solve' for this run: stress that portfolio, do not re-solve")
     add_set_argument(parser)
+    add_force_argument(parser)
 
 
 def run(arguments) -> int:
@@ -48,8 +50,8 @@ def run(arguments) -> int:
     scenarios = scenarios_from_data(data) + security
     if not scenarios:
         raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1")
-    out = arguments.out or default_out(arguments.run, data.run.name)
-    check_out_folder(out, data, OUTPUT_FILES + ("stress.csv",))
+    out = arguments.out or default_out(arguments.run, data.run.name, "stress")  # beside the solve's, not over them
+    check_out_folder(out, data, OUTPUT_FILES + ("stress.csv",), manifest=MANIFEST, force=arguments.force)
     wall = {"load": time.perf_counter() - clock}
     if arguments.portfolio:
         from ..writers.staging import reading

@@ -10,7 +10,7 @@ so an interrupted or extended sweep solves only the points it has not seen.
 This module reads and checks the arguments (every value and every data
 combination against the dataset, before anything is solved or written), then
 solves the grid and writes the set.  Outputs in ``--out`` (default
-runs/out/<name>/): sweep.xlsx, sweep.csv, sweep.png and sweep-manifest.json
+runs/out/<name>/sweep/): sweep.xlsx, sweep.csv, sweep.png and sweep-manifest.json
 (the SHA-256 of the other three), staged and committed as one set under the
 folder's lock (``writers.staging``): a kill or a second sweep into the folder
 never leaves files of two sweeps.
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from .common import EXIT_INTERRUPTED  # noqa: F401  (a sweep interrupted by Ctrl-C exits with it)
-from .common import EXIT_SOLVED, check_out_folder, default_out, manifest_head
+from .common import EXIT_SOLVED, add_force_argument, check_out_folder, default_out, manifest_head
 from .points import PointGrid, add_grid_arguments, solve_point
 
 POINTS_FOLDER = PointGrid.folder_name("sweep")
@@ -42,8 +42,10 @@ def add_parser(commands) -> None:
     parser.add_argument("run", type=Path, help="run file (TOML)")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="SECTION.KEY=VALUES",
                         required=True, help="a setting to sweep (repeat for a grid)")
-    parser.add_argument("--out", type=Path, help="output folder (default runs/out/<name>/ beside the run file)")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default runs/out/<name>/sweep/ beside the run file)")
     add_grid_arguments(parser)
+    add_force_argument(parser)
 
 
 def grid(settings) -> list[dict]:
@@ -142,8 +144,8 @@ def run(arguments) -> int:
     for point in points:
         check_run_against_data(with_settings(data.run, {k: v for k, v in point.items() if not is_data_key(k)}),
                                data.dataset)
-    out = arguments.out or default_out(arguments.run, data.run.name)
-    check_out_folder(out, data, SWEEP_FILES, folders=(POINTS_FOLDER,))
+    out = arguments.out or default_out(arguments.run, data.run.name, "sweep")  # beside the solve's, not over them
+    check_out_folder(out, data, SWEEP_FILES, folders=(POINTS_FOLDER,), manifest=SWEEP_MANIFEST, force=arguments.force)
     where = executor(arguments.scheduler, arguments.workers, data.run.sweep)
     load_seconds = time.perf_counter() - started
 
