@@ -142,12 +142,13 @@ def test_run_file_set_is_a_scenario(tmp_path):
 
 
 def test_run_file_set_problems_are_located_at_their_line(tmp_path, capsys):
-    run = case(tmp_path, 'set = [\n  "data.supply[mine_country=CHN].max_t=0",\n  "data.supply[mine_country=XYZ].max_t=0",\n'
-                         '  "data.suply.max_t=0",\n]\n')
+    run = case(tmp_path, 'set = [\n  "data.supply[mine_country=CHN].max_t=0",\n'
+                         '  "data.supply[mine_country=XYZ].max_t=0",\n  "data.suply.max_t=0",\n]\n')
     assert main(["validate", str(run)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: case.toml:7:data.suply.max_t: unknown table; did you mean 'supply'?"]
-    run = case(tmp_path, 'set = [\n  "data.supply[mine_country=CHN].max_t=0",\n  "data.supply[mine_country=XYZ].max_t=0",\n]\n')
+    run = case(tmp_path, 'set = [\n  "data.supply[mine_country=CHN].max_t=0",\n'
+                         '  "data.supply[mine_country=XYZ].max_t=0",\n]\n')
     assert main(["validate", str(run)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("error: case.toml:6:data.supply[mine_country=XYZ].max_t: matches no row of supply.csv")
@@ -278,7 +279,7 @@ def test_sweep_over_values_with_a_run_file_set(tmp_path, capsys):
 @pytest.mark.parametrize("key, values, words", [
     ("data.supply[mine_country=XYZ].max_t", "0,10", "matches no row of supply.csv"),
     ("data.targets.target_t", "*1:1e9:1e8", "makes targets.csv:2:target_t 1e+10"),
-    ("data.targets.target_t", "*0:1:1e-320", "the range gives more than can be counted values"),
+    ("data.targets.target_t", "*0:1:1e-320", "the range has endless values"),
     ("data.supply[option=li-CHN-CHN].min_t", "0,2000", "leaves supply.csv:2:min_t invalid"),
 ])
 def test_sweep_data_problems_are_located_before_solving(tmp_path, capsys, key, values, words):
