@@ -235,7 +235,8 @@ GUARD_TABLES = {
 GUARD_POLICY = {"country_cap": 0.65, "cap_stages": ["mine", "refine"], "country_cap_by_mineral": {"co": 0.8},
                 "any_stage_cap": 0.9, "stockpile_days": 60, "stockpile_min_days": 10,
                 "min_recycling_share": {"li": 0.05}, "conflict_max_share": 0.5,
-                "ally_min_share": {"mine": 0.1, "refine": 0.2}, "investment_budget": 1000, "discount_rate": 0.05}
+                "ally_min_share": {"mine": 0.1, "refine": 0.2}, "investment_budget": 1000, "discount_rate": 0.05,
+                "n_minus_1": True, "n_minus_1_unmet_share": 0.1}
 
 
 def test_target_scaled_rows_are_exactly_the_declared_ones(tmp_path):

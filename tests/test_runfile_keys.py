@@ -25,7 +25,7 @@ def test_readme_key_table_is_the_declaration():
 def test_readme_lists_every_section_key():
     from critmin.inputs.runfile import RUN_KEYS, SECTION_OPTIONS
 
-    listed = set(re.findall(r"^\| `([a-z_.]+)` \|", README.read_text(encoding="utf-8"), flags=re.M))
+    listed = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", README.read_text(encoding="utf-8"), flags=re.M))
     declared = set(RUN_KEYS) | {f"{section}.{f.name}" for section, options in SECTION_OPTIONS.items()
                                 for f in dataclasses.fields(options)}
     assert declared <= listed

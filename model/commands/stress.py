@@ -1,10 +1,13 @@
-"""``critmin stress RUN.toml [--n-1] [--portfolio DIR] [--out DIR]``: what each disruption does to a portfolio.
+"""``critmin stress RUN.toml [--n-1] [--worst K] [--portfolio DIR] [--out DIR]``: what each disruption does
+to a portfolio.
 
 The portfolio is solved from the run file, or read from a folder a
 ``critmin solve`` wrote (``--portfolio``).  Every scenario of the dataset's
 ``disruptions`` table (and with ``--n-1`` one per foreign country) is
 evaluated on it; the solve outputs are written with a Stress sheet, plus
-``stress.csv``.
+``stress.csv``.  ``--worst K`` searches every set of K foreign countries for
+the costliest simultaneous loss and the one leaving most tonnes unmet
+(results.worst), in the last planned year, and adds both to the Stress sheet.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ def add_parser(commands) -> None:
                         help="output folder (default runs/out/<name>/stress/ beside the run file)")
     parser.add_argument("--n-1", dest="n_minus_1", action="store_true",
                         help="add one scenario per foreign country: lost at both stages for the stockpile horizon")
+    parser.add_argument("--worst", type=int, metavar="K",
+                        help="search every set of K foreign countries for the costliest simultaneous loss (each as "
+                             "in --n-1) and the one that leaves most tonnes unmet")
     parser.add_argument("--portfolio", type=Path,
                         help="a folder written by 'critmin solve' for this run: stress that portfolio, do not re-solve")
     add_set_argument(parser)
@@ -35,12 +41,14 @@ def add_parser(commands) -> None:
 
 def run(arguments) -> int:
     from .. import interrupts
+    from ..inputs.currency import declared
     from ..inputs.data import load
-    from ..inputs.disruptions import n_minus_1, scenarios_from_data
+    from ..inputs.disruptions import foreign_countries, n_minus_1, scenarios_from_data
     from ..optimization.solve import NoSolutionError, Outcome, solve
     from ..results.recorded import read_marginal
     from ..results.stress import drop_idle, evaluate, portfolio_flows
     from ..results.tables import tidy
+    from ..results.worst import set_scenario, worst_sets
     from ..writers.outputs import OUTPUT_FILES
     from ..writers.terminal import format_stress, format_summary
 
@@ -48,8 +56,13 @@ def run(arguments) -> int:
     data = load(arguments.run, settings=arguments.settings)
     security = n_minus_1(data) if arguments.n_minus_1 else []
     scenarios = scenarios_from_data(data) + security
-    if not scenarios:
-        raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1")
+    countries = foreign_countries(data)
+    if arguments.worst is not None and not 1 <= arguments.worst <= len(countries):
+        raise UsageError(f"--worst {arguments.worst}: K must be from 1 to {len(countries)}, the foreign countries "
+                         "on a route or project")
+    if not scenarios and arguments.worst is None:
+        raise UsageError(f"{data.dataset.where['disruptions']}: no disruption scenarios; add the table or use --n-1 "
+                         "or --worst K")
     out = arguments.out or default_out(arguments.run, data.run.name, "stress")  # beside the solve's, not over them
     check_out_folder(out, data, OUTPUT_FILES + ("stress.csv",), manifest=MANIFEST, force=arguments.force)
     wall = {"load": time.perf_counter() - clock}
@@ -81,10 +94,24 @@ def run(arguments) -> int:
                                          scenarios, year) for year in data.years], ignore_index=True)
     results.stress = drop_idle(results.stress, {s.name for s in security})  # N-1 rows where nothing happens
     wall["stress"] = time.perf_counter() - clock
+    if arguments.worst is not None:
+        clock, year = time.perf_counter(), max(data.years)
+        flows = portfolio_flows(data, values, year)
+        stock = {m: values["stock"].get((m, year), 0.0) for m in data.minerals}
+        results.worst = worst_sets(data, flows, stock, year, arguments.worst)
+        found = list(dict.fromkeys(tuple(entry["countries"]) for key in ("costliest", "most_unmet")
+                                   for entry in results.worst[key][:1]))
+        named = [set_scenario(data, countries) for countries in found]
+        rows = drop_idle(evaluate(data, flows, stock, named, year), {s.name for s in named})
+        results.stress = pd.concat([results.stress, rows], ignore_index=True)
+        wall["worst"] = time.perf_counter() - clock
     report = write_checked(out, data, results, manifest(data, outcome, wall))
     print(format_summary(results))
     print()
     print(format_stress(results.stress))
+    if results.worst is not None:
+        print()
+        print(format_worst(results.worst, declared(results.inputs).code))
     print(f"\noutputs: {out}")
     return EXIT_SOLVED if report.passed else check_failed(report, out)
 
@@ -95,3 +122,18 @@ def read_portfolio(data, folder: Path):
     from ..results.portfolio import read_output
 
     return read_output(data, folder).solution(data)
+
+
+def format_worst(worst: dict, currency: str) -> str:
+    """The worst sets found by ``--worst K``, for the terminal."""
+    k = worst["k"]
+    lines = [f"worst {k}-country loss in {worst['year']} ({worst['method']}; {worst['seconds']:.1f} s):"]
+    for entry in worst["costliest"]:
+        lines.append(f"  costliest  {' + '.join(entry['countries']):<20} extra cost {currency} "
+                     f"{entry['extra_cost']:>16,.0f}   unmet {entry['unmet_t']:>12,.0f} t")
+    if not worst["most_unmet"]:
+        lines.append(f"  no set of {k} leaves any tonnes unmet")
+    for entry in worst["most_unmet"]:
+        lines.append(f"  most unmet {' + '.join(entry['countries']):<20} unmet {entry['unmet_t']:>12,.0f} t"
+                     f"   extra cost {currency} {entry['extra_cost']:>16,.0f}")
+    return "\n".join(lines)

@@ -22,6 +22,9 @@ from .schema import DAYS, MONEY, SHARE, Limit
 STAGES = ("mine", "refine")
 MAX_COUNT = 1024  # threads or worker processes: more than any machine this runs on
 STOCKPILE_MODES = ("rule", "stochastic")
+RISK_MEASURES = ("expected", "cvar")
+MAX_SAMPLES = 1_000_000  # sampled joint scenarios (policy.scenario_samples)
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,24 @@ class Policy:
                                              "portfolio must include")
     exclude_projects: tuple[str, ...] = option((), kind="ids", meaning="projects or recycling plants (ids) the "
                                                "portfolio must leave out")
+    # Risk measures (docs/model.md §12)
+    risk_measure: str = option("expected", kind="risk", meaning='with stockpile_mode = "stochastic": "expected" '
+                               "minimizes the expected extra cost of the disruption events, each alone; \"cvar\" "
+                               "minimizes first-stage cost + (1 - risk_weight) E[R] + risk_weight CVaR_alpha[R] over "
+                               "joint scenarios (years in which any set of the events happens)")
+    cvar_alpha: float = option(0.95, kind="level", meaning="CVaR confidence level alpha: CVaR averages the worst "
+                               "1 - alpha of the probability mass of a year's extra cost")
+    risk_weight: float = option(0.5, kind="fraction", meaning='weight w of CVaR against the expectation with '
+                                'risk_measure = "cvar" (0: expected cost of the joint scenarios, 1: CVaR alone)')
+    scenario_samples: int = option(1000, kind="samples", meaning="years drawn when there are more than 12 "
+                                   "disruption events (otherwise every set of events is enumerated)")
+    scenario_seed: int = option(0, kind="seed", meaning="seed of the sampled years (the same seed, the same sample)")
+    n_minus_1: bool = option(False, kind="flag", meaning="N-1 security: the stock and spare route capacity cover "
+                             "the loss of any one foreign country at both stages for stockpile_days (90 when 0), "
+                             "as stress --n-1 evaluates it")
+    n_minus_1_unmet_share: float = option(0.0, kind="fraction", limit=SHARE, meaning="with n_minus_1: the tonnes "
+                                          "an N-1 loss may leave unmet, as a share of the requirement over the "
+                                          "event")
 
     def cap(self, mineral: str) -> float:
         return self.country_cap_by_mineral.get(mineral, self.country_cap)
@@ -202,6 +223,19 @@ def _parse_kind(kind: str, value) -> tuple[object, str | None]:
         return (value, None) if value in ("table", "derived") else (None, 'must be "table" or "derived"')
     if kind == "mode":
         return (value, None) if value in STOCKPILE_MODES else (None, 'must be "rule" or "stochastic"')
+    if kind == "risk":
+        return (value, None) if value in RISK_MEASURES else (None, 'must be "expected" or "cvar"')
+    if kind == "flag":
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if kind == "level":
+        ok = _is_number(value) and 0 <= value < 1
+        return (float(value), None) if ok else (None, "must be a number in [0, 1) (0.95: the worst 5 %)")
+    if kind == "samples":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SAMPLES
+        return (value, None) if ok else (None, f"must be a whole number from 1 to {MAX_SAMPLES:,}")
+    if kind == "seed":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+        return (value, None) if ok else (None, "must be a whole number >= 0")
     if kind == "text":
         return (value, None) if isinstance(value, str) and value.strip() else (None, "must be a non-empty string")
     if kind == "year":
@@ -248,7 +282,8 @@ KIND_TEXT = {
     "stages": 'list drawn from ["mine", "refine"]', "fractions": "table of shares, e.g. { lithium = 0.05 }",
     "ally": "{ mine = share, refine = share }", "mode": '"rule" or "stochastic"', "targets": '"table" or "derived"',
     "ids": 'list of ids, e.g. ["caremag"]', "address": "tcp://HOST:PORT",
-    "settings": "list of --set strings",
+    "settings": "list of --set strings", "risk": '"expected" or "cvar"', "flag": "true or false",
+    "level": "number in [0, 1)", "samples": f"whole number, 1 to {MAX_SAMPLES:,}", "seed": "whole number >= 0",
 }
 
 
@@ -256,6 +291,8 @@ def _shown(value) -> str:
     """A default as a run file would write it."""
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, float):

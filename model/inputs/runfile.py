@@ -211,6 +211,9 @@ def check_run_against_data(run: Run, dataset) -> None:
             if mineral not in minerals:
                 problems.append(Problem(*_origin(run, text, "policy", key, mineral), "unknown mineral", mineral))
     problems += _check_choices(run, dataset, text)
+    if run.policy.risk_measure == "cvar" and run.policy.stockpile_mode != "stochastic":
+        problems.append(Problem(*_origin(run, text, "policy", "risk_measure"), 'needs stockpile_mode = '
+                                '"stochastic" (the rule mode has no second stage to measure)', "cvar"))
     if problems:
         raise InputError(problems)
 

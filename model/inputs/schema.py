@@ -276,6 +276,9 @@ DISRUPTIONS = Table(
         Column("duration_days", QUANTITY, "length of the event", "days"),
         Column("probability", RATE, "chance the scenario happens in a year (the same on every row of a scenario)",
                "per year"),
+        Column("price_factor", QUANTITY, "price shock: the tonnes of the flows hit that still arrive cost this "
+               "multiple of their unit cost for the event's duration (at least 1; blank: 1, no price change)",
+               "multiple of unit cost", required=False, default=1.0),
     ),
     key=("scenario", "mineral", "stage", "country"),
     required=False,

@@ -344,16 +344,21 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
 
 
 def _check_disruptions(dataset: Dataset) -> list[Problem]:
-    """An event lasts at most a year (flows are annual), and a scenario has one probability."""
+    """An event lasts at most a year (flows are annual), a scenario has one probability, and a price shock
+    raises prices (price_factor >= 1: a disruption never makes a portfolio cheaper)."""
     problems = []
     table = dataset["disruptions"]
     where = dataset.where["disruptions"]
     first: dict[str, tuple[float, int]] = {}
-    for i, (scenario, days, probability) in enumerate(zip(table["scenario"], table["duration_days"],
-                                                           table["probability"])):
+    factors = table["price_factor"] if "price_factor" in table else [None] * len(table)
+    for i, (scenario, days, probability, factor) in enumerate(zip(table["scenario"], table["duration_days"],
+                                                                   table["probability"], factors)):
         row = dataset.rows["disruptions"][i]
         if not pd.isna(days) and not 0 < days <= 365:
             problems.append(Problem(where, row, "duration_days", "must be more than 0 and at most 365 days", f"{days:g}"))
+        if factor is not None and not pd.isna(factor) and factor < 1:
+            problems.append(Problem(where, row, "price_factor", "must be at least 1 (a price shock raises prices; "
+                                    "blank for none)", f"{factor:g}"))
         if pd.isna(probability):
             continue
         if scenario in first and first[scenario][0] != probability:

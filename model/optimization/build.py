@@ -32,7 +32,9 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from ..inputs.data import ModelData
+from ..inputs.disruptions import constants, country_loss, foreign_countries
 from ..inputs.runfile import STAGES
+from ..inputs.scenarios import recourse_scenarios
 # The levers, the elastic slacks (RELAXABLE: the limit each relaxes, the position of the mineral in its
 # index, its penalty weight) and the capital recovery factor are plain data the results share: types.py.
 from .types import LEVERS, RELAXABLE, capital_recovery_factor  # noqa: F401
@@ -58,6 +60,8 @@ def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
     define_choices(model, data)
     define_policy_limits(model, data)
     define_recourse(model, data)
+    define_risk(model, data)
+    define_n_minus_1(model, data)
     define_objective(model, data)
     return model
 
@@ -411,7 +415,7 @@ def define_policy_limits(model, data: ModelData) -> None:
 
 
 def define_recourse(model, data: ModelData) -> None:
-    """Second stage of stockpile_mode = "stochastic", per scenario s, mineral m, year t (DESIGN.md):
+    """Second stage of stockpile_mode = "stochastic", per scenario s, mineral m, year t (docs/model.md §8):
 
         L[m,s] = sum_e a[e,s] x[e]                      tonnes lost over the event
         0 <= w[m,s] <= s[m]                              stock drawn
@@ -419,70 +423,187 @@ def define_recourse(model, data: ModelData) -> None:
         n[m,s] >= L[m,s] - w[m,s] - sum_o v[o,s]         unmet, n >= 0
         R[s] = sum_o max(surge[m] unit_cost[o], rho[m,s]) v[o,s] + sum_m max(reference_price[m], rho[m,s]) w[m,s]
                + sum_m max(shortfall_penalty[m], rho[m,s]) n[m,s] - sum_e a[e,s] unit_cost[e] x[e]
+               + sum_e P[e,s] unit_cost[e] x[e]          (price shocks, docs/model.md §12)
 
     rho[m,s] is the dearest unit cost among the flows of m the scenario hits (a constant): every tonne
     that covers a loss costs at least what the dearest lost tonne would have, so R[s] >= 0 and a
-    disruption never rewards a concentrated portfolio.  In year t, a, D and rho count only the flows
-    that exist in t (``inputs.disruptions``).  Country caps do not bind emergency buys.  Only
-    (m, s, t) with a flow the scenario hits in t get variables.  In rule mode there are no scenarios.
-    """
-    from ..inputs.disruptions import cover_price_floor, durations, loss_fractions, scenarios_from_data
+    disruption never rewards a concentrated portfolio.  P[e,s] >= 0 is the share of e's purchase cost
+    paid extra while a price shock lasts.  In year t, a, D, rho and P count only the flows that exist in
+    t (``inputs.disruptions``).  Country caps do not bind emergency buys.  Only (m, s, t) with a flow the
+    scenario hits in t get variables (a price shock alone adds a term to R[s], no variable).  Variables
+    are per *mineral case* (m, k, t) rather than per (m, s, t): scenarios that do the same to m share them.
 
-    scenarios = scenarios_from_data(data) if data.policy.stockpile_mode == "stochastic" else []
+    The scenarios (``inputs.scenarios.recourse_scenarios``) are each event of the disruptions table alone
+    (risk_measure = "expected") or the joint scenarios (risk_measure = "cvar"), whose constants are the
+    max over their events' (``disruptions.combine``).  In rule mode there are none.  ``define_risk``
+    weighs R[s] into the objective.
+    """
+    scenarios, distribution = recourse_scenarios(data)
     model.scenario_probability = {s.name: s.probability for s in scenarios}
-    lost, spare, duration, floor = {}, {}, {}, {}
+    model.scenario_distribution = distribution
+    # The second stage separates by mineral, so R[s] = sum_m r[m,k] with k the scenario's *mineral case*:
+    # what it does to m (lost flows and a, D, rho, P).  Scenarios alike for m (e.g. joint scenarios that
+    # differ only in events hitting other minerals) share the case's variables; the least recourse of a
+    # case is the same whichever scenario it occurs in, so sharing loses nothing, and a few dozen cases
+    # replace thousands of (m, s) pairs.
+    cases: dict[tuple, int] = {}  # (m, t, what happens to m) -> k
+    lost, spare, duration, floor, uplift = {}, {}, {}, {}, {}
+    case_of: dict[tuple[str, int], list[tuple[str, int]]] = {}  # (s, t) -> [(m, k)]
+    cache: dict = {}
     for t in data.years:
         for scenario in scenarios:
-            fractions = loss_fractions(data, scenario, t)
-            floors = cover_price_floor(data, scenario, t)
-            for m, days in durations(data, scenario, t).items():
-                hit = {e: fractions[e] for e in data.flows_of(m) if fractions.get(e, 0.0) > 0}
-                if not hit:
+            found = constants(data, scenario, t, cache)
+            for m in found.minerals():
+                hit = {e: a for e, a in found.lost.items() if data.mineral_of(e) == m}
+                dearer = {e: p for e, p in found.uplift.items() if data.mineral_of(e) == m}
+                if not hit and not dearer:
                     continue
-                key = (m, scenario.name, t)
-                lost[key] = hit
-                duration[key] = days
-                floor[key] = floors[m]
-                spare[key] = [o for o in data.routes_in(m, t) if fractions.get(o, 0.0) == 0]
+                what = (tuple(sorted(hit.items(), key=str)), tuple(sorted(dearer.items(), key=str)),
+                        found.duration[m] if hit else 0.0, found.floor.get(m, 0.0) if hit else 0.0)
+                key = (m, t, what)
+                if key not in cases:
+                    k = cases[key] = sum(1 for mm, tt, _ in cases if (mm, tt) == (m, t))
+                    if dearer:
+                        uplift[m, k, t] = dearer
+                    if hit:
+                        lost[m, k, t] = hit
+                        duration[m, k, t] = found.duration[m]
+                        floor[m, k, t] = found.floor[m]
+                        spare[m, k, t] = [o for o in data.routes_in(m, t) if o not in found.lost]
+                case_of.setdefault((scenario.name, t), []).append((m, cases[key]))
     events = sorted(lost)
     model.S = pyo.Set(initialize=sorted(model.scenario_probability), ordered=True)
-    model.E = pyo.Set(initialize=events, dimen=3, ordered=True)
-    model.EO = pyo.Set(initialize=[(o, s, t) for m, s, t in events for o in spare[m, s, t]], dimen=3, ordered=True)
+    model.E = pyo.Set(initialize=events, dimen=3, ordered=True)  # (m, k, t): a mineral case with losses
+    model.EO = pyo.Set(initialize=[(o, k, t) for m, k, t in events for o in spare[m, k, t]], dimen=3, ordered=True)
     model.draw = pyo.Var(model.E, within=pyo.NonNegativeReals)
     model.emergency = pyo.Var(model.EO, within=pyo.NonNegativeReals)
     model.unmet = pyo.Var(model.E, within=pyo.NonNegativeReals)
 
-    model.draw_within_stock = pyo.Constraint(model.E, rule=lambda model, m, s, t: model.draw[m, s, t] <= model.stock[m, t])
+    model.draw_within_stock = pyo.Constraint(model.E,
+                                             rule=lambda model, m, k, t: model.draw[m, k, t] <= model.stock[m, t])
 
-    def spare_capacity(model, o, s, t):
+    def spare_capacity(model, o, k, t):
         m = data.mineral_of(o)
-        return model.emergency[o, s, t] <= (data.routes[o].max_t - model.buy[o, t]) * duration[m, s, t] / 365.0
+        return model.emergency[o, k, t] <= (data.routes[o].max_t - model.buy[o, t]) * duration[m, k, t] / 365.0
 
     model.emergency_capacity = pyo.Constraint(model.EO, rule=spare_capacity)
 
-    def cover(model, m, s, t):
-        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, s, t].items())
-        emergency = sum(model.emergency[o, s, t] for o in spare[m, s, t])
-        return model.unmet[m, s, t] >= loss - model.draw[m, s, t] - emergency
+    def cover(model, m, k, t):
+        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, k, t].items())
+        emergency = sum(model.emergency[o, k, t] for o in spare[m, k, t])
+        return model.unmet[m, k, t] >= loss - model.draw[m, k, t] - emergency
 
     model.event_balance = pyo.Constraint(model.E, rule=cover)
 
-    minerals_hit: dict[tuple[str, int], list[str]] = {}
-    for m, s, t in events:
-        minerals_hit.setdefault((s, t), []).append(m)
+    def case_cost(model, m, k, t):
+        cost = sum(p * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, p in uplift.get((m, k, t), {}).items())
+        if (m, k, t) not in lost:
+            return cost
+        mineral, rho = data.minerals[m], floor[m, k, t]
+        return cost + (sum(max(mineral.surge_price_factor * data.flow_unit_cost(o, t), rho) * model.emergency[o, k, t]
+                           for o in spare[m, k, t])
+                       + max(data.reference_price(m, t), rho) * model.draw[m, k, t]
+                       + max(mineral.shortfall_penalty, rho) * model.unmet[m, k, t]
+                       - sum(a * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, k, t].items()))
 
-    def recourse_cost(model, s, t):
-        cost = 0.0
-        for m in minerals_hit.get((s, t), []):
-            mineral, rho = data.minerals[m], floor[m, s, t]
-            cost += (sum(max(mineral.surge_price_factor * data.flow_unit_cost(o, t), rho) * model.emergency[o, s, t]
-                         for o in spare[m, s, t])
-                     + max(data.reference_price(m, t), rho) * model.draw[m, s, t]
-                     + max(mineral.shortfall_penalty, rho) * model.unmet[m, s, t]
-                     - sum(a * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, s, t].items()))
-        return cost
+    model.MKT = pyo.Set(initialize=sorted((m, k, t) for m, t, _ in cases for k in [cases[m, t, _]]), dimen=3,
+                        ordered=True)
+    model.case_cost = pyo.Expression(model.MKT, rule=case_cost)
+    model.recourse_cost = pyo.Expression(
+        model.S, model.T, rule=lambda model, s, t: sum(model.case_cost[m, k, t] for m, k in case_of.get((s, t), [])))
 
-    model.recourse_cost = pyo.Expression(model.S, model.T, rule=recourse_cost)
+
+def define_risk(model, data: ModelData) -> None:
+    """The recourse lever of each year t, ``model.risk_cost[t]`` (docs/model.md §12), over the scenarios
+    of ``define_recourse`` with probabilities pi_s:
+
+        risk_measure = "expected":  sum_s p_s R[s,t]                     (each event alone)
+        risk_measure = "cvar":      (1 - w) sum_s pi_s R[s,t] + w CVaR_t,  over the joint scenarios, with
+            CVaR_t = eta[t] + 1/(1 - alpha) sum_s pi_s u[s,t],  u[s,t] >= R[s,t] - eta[t],  u[s,t] >= 0,
+            eta[t] free
+
+    (Rockafellar-Uryasev: at the optimum eta[t] is a VaR_alpha of R[., t] and CVaR_t the mean of the worst
+    1 - alpha of the probability mass.)  w is risk_weight, alpha cvar_alpha.  Every year's tail is taken
+    alone: in a pathway each planned year's CVaR is discounted with its cost.  At w = 1 the recourse of a
+    scenario below VaR is not pinned, so reported figures are evaluated afresh (``results.risk``).
+    """
+    policy = data.policy
+    cvar = getattr(model, "scenario_distribution", None) is not None
+    weight = policy.risk_weight if cvar else 0.0
+    probability = model.scenario_probability
+    tail = [(s, t) for s in sorted(probability) for t in model.T] if weight > 0 else []
+    model.ST_tail = pyo.Set(initialize=tail, dimen=2, ordered=True)
+    model.var_level = pyo.Var(model.T if weight > 0 else pyo.Set(initialize=[]), within=pyo.Reals)  # eta[t]
+    model.tail_excess = pyo.Var(model.ST_tail, within=pyo.NonNegativeReals)  # u[s,t]
+    model.tail_row = pyo.Constraint(
+        model.ST_tail,
+        rule=lambda model, s, t: model.tail_excess[s, t] >= model.recourse_cost[s, t] - model.var_level[t])
+
+    def risk_cost(model, t):
+        expected = sum(p * model.recourse_cost[s, t] for s, p in probability.items())
+        if weight <= 0:
+            return expected
+        tail_mean = model.var_level[t] + sum(p * model.tail_excess[s, t] for s, p in probability.items()
+                                             ) / (1.0 - policy.cvar_alpha)
+        return (1.0 - weight) * expected + weight * tail_mean
+
+    model.risk_cost = pyo.Expression(model.T, rule=risk_cost)
+
+
+def define_n_minus_1(model, data: ModelData) -> None:
+    """N-1 security (policy.n_minus_1, docs/model.md §12), per foreign country c, mineral m and year t, with
+    the constants of ``stress --n-1``'s scenario for c (every mineral, both stages, loss 1, D = stockpile_days
+    or 90 when 0):
+
+        w1[m,c] <= s[m],   v1[o,c] <= (max_t[o] - x[o]) D/365   (unaffected routes o of m)
+        sum_e a[e,c] x[e] - w1[m,c] - sum_o v1[o,c] <= n_minus_1_unmet_share * target[m] * D/365
+
+    i.e. the unmet tonnes n[m,c] of the loss stay within the tolerance.  Only the cover options the exact
+    evaluator would use count (priced at most the unmet price max(shortfall_penalty, rho)), so a portfolio
+    solved this way shows no unmet tonnes beyond the tolerance in ``critmin stress --n-1``.  These
+    scenarios add nothing to the objective.  Rows only for (m, c, t) where c supplies a flow of m.
+    """
+    rows, spare, stock_counts, lost = [], {}, {}, {}
+    if data.policy.n_minus_1:
+        cache: dict = {}
+        for t in data.years:
+            for country in foreign_countries(data):
+                found = constants(data, country_loss(data, country), t, cache)
+                for m in found.minerals():
+                    hit = {e: a for e, a in found.lost.items() if data.mineral_of(e) == m}
+                    if not hit:
+                        continue
+                    mineral, rho, days = data.minerals[m], found.floor[m], found.duration[m]
+                    unmet_price = max(mineral.shortfall_penalty, rho)
+                    key = (m, country, t)
+                    rows.append(key)
+                    lost[key] = hit
+                    stock_counts[key] = max(data.reference_price(m, t), rho) <= unmet_price
+                    spare[key] = (days, [o for o in data.routes_in(m, t) if o not in found.lost
+                                         and max(mineral.surge_price_factor * data.flow_unit_cost(o, t), rho)
+                                         <= unmet_price])
+    model.N1 = pyo.Set(initialize=rows, dimen=3, ordered=True)
+    model.N1O = pyo.Set(initialize=[(o, c, t) for m, c, t in rows for o in spare[m, c, t][1]], dimen=3, ordered=True)
+    model.n1_draw = pyo.Var(model.N1, within=pyo.NonNegativeReals)
+    model.n1_emergency = pyo.Var(model.N1O, within=pyo.NonNegativeReals)
+    model.n1_draw_within_stock = pyo.Constraint(
+        model.N1, rule=lambda model, m, c, t: model.n1_draw[m, c, t] <= (model.stock[m, t] if stock_counts[m, c, t]
+                                                                         else 0.0))
+
+    def spare_capacity(model, o, c, t):
+        days = spare[data.mineral_of(o), c, t][0]
+        return model.n1_emergency[o, c, t] <= (data.routes[o].max_t - model.buy[o, t]) * days / 365.0
+
+    model.n1_emergency_capacity = pyo.Constraint(model.N1O, rule=spare_capacity)
+    share = data.policy.n_minus_1_unmet_share
+
+    def covered(model, m, c, t):
+        days, routes = spare[m, c, t]
+        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, c, t].items())
+        return (loss - model.n1_draw[m, c, t] - sum(model.n1_emergency[o, c, t] for o in routes)
+                <= share * data.target[m, t] * days / 365.0)
+
+    model.n_minus_1 = pyo.Constraint(model.N1, rule=covered)
 
 
 def define_objective(model, data: ModelData) -> None:
@@ -497,7 +618,8 @@ def define_objective(model, data: ModelData) -> None:
     is a contract term that price_index does not move (ModelData.flow_unit_cost).
     - recycling: sum_k (crf(k) capex[k] + fixed_cost[k]) B[k,t] + sum_m unit_cost[m] f[m,t]
     - stockpile: sum_m holding_cost_rate[m] price_index[m,t] reference_price[m] s[m,t]
-    - recourse: sum_s probability[s] R[s]   (stochastic mode only, see define_recourse)
+    - recourse: sum_s probability[s] R[s], or with risk_measure = "cvar" (1 - w) E[R] + w CVaR_alpha[R]
+      (stochastic mode only, see define_recourse and define_risk)
     - shortfall: sum over the elastic slacks of weight * shortfall_penalty[m] * slack   (elastic mode only;
       RELAXABLE gives each slack's weight)
 
@@ -533,8 +655,8 @@ def define_objective(model, data: ModelData) -> None:
                          for key, slack in getattr(model, name).items() if key[-1] == t)
         return total
 
-    def recourse(t):
-        return sum(probability * model.recourse_cost[s, t] for s, probability in model.scenario_probability.items())
+    def recourse(t):  # define_risk: the expectation, or (1 - w) E + w CVaR
+        return model.risk_cost[t]
 
     contributions = {"market": market, "equity": equity, "recycling": recycling,
                      "stockpile": stockpile, "recourse": recourse, "shortfall": shortfall}

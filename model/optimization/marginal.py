@@ -18,7 +18,8 @@ held:
   dual(target) + cap[m] sum_{g,c} dual(country_cap[m,g,c])
     + any_stage_cap sum_c dual(any_stage_cap[m,c]) + stockpile_min_days/365 dual(stockpile_floor[m])
     + share[m] dual(recycling_share[m]) + conflict_max_share dual(conflict_share[m])
-    + sum_g ally_min_share[g] dual(ally_share[g,m]),
+    + sum_g ally_min_share[g] dual(ally_share[g,m])
+    + n_minus_1_unmet_share D/365 sum_c dual(n_minus_1[m,c])   (N-1 security, D its duration),
 
   each dual being d cost / d (the row's bound) as the row is stated in
   docs/model.md (so a binding cap's dual is negative: more target loosens the
@@ -55,6 +56,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from ..inputs.data import ModelData
+from ..inputs.disruptions import n_minus_1_days
 from ..inputs.runfile import STAGES
 from .build import build_model, flow_of
 from .types import MARGINAL_COLUMNS
@@ -112,6 +114,9 @@ TARGET_SCALED: dict[str, TargetScaled] = {
     "conflict_share": TargetScaled("upper", lambda i: (i[0], i[1]), lambda data, i: data.policy.conflict_max_share),
     # home-or-ally flows at stage g (+ gap) >= ally_min_share[g] target   index (g, m, t)
     "ally_share": TargetScaled("lower", lambda i: (i[1], i[2]), lambda data, i: data.policy.ally_min_share[i[0]]),
+    # N-1: loss of c - cover <= n_minus_1_unmet_share D/365 target   index (m, c, t)
+    "n_minus_1": TargetScaled("upper", lambda i: (i[0], i[2]),
+                              lambda data, i: data.policy.n_minus_1_unmet_share * n_minus_1_days(data) / 365.0),
 }
 
 

@@ -215,7 +215,10 @@ STRESS = Table("stress", "Disruption scenarios against the chosen portfolio, per
     Column("stock_replenish_cost", MONEY, "cost of replenishing the stock drawn", "currency"),
     Column("penalty", MONEY, "shortfall penalty on the unmet tonnes", "currency"),
     Column("undelivered_saving", MONEY, "what the lost flows would have cost", "currency"),
-    Column("extra_cost", MONEY, "emergency + replenish + penalty - undelivered saving (never negative)", "currency"),
+    Column("price_shock_cost", MONEY, "what a price shock (disruptions.price_factor) adds to the tonnes that still "
+                                      "arrive", "currency"),
+    Column("extra_cost", MONEY, "emergency + replenish + penalty - undelivered saving + price shock (never negative)",
+           "currency"),
     Column("cover_days", DAYS, "days the stock covers the loss rate", "days"),
 ), sheets=("Stress",))
 

@@ -1,16 +1,17 @@
 """Stress a fixed portfolio against disruption scenarios (``critmin stress``).
 
 With the first stage fixed (what is bought on each route and project, the
-stock held), each scenario's recourse problem of DESIGN.md separates by
-mineral and is a covering problem: replace the lost tonnes ``L`` from the
+stock held), each scenario's recourse problem of docs/model.md §8 separates
+by mineral and is a covering problem: replace the lost tonnes ``L`` from the
 stock (at the reference price, to replenish it), from the spare capacity
 of unaffected routes over the event (at the surge price) or leave them unmet
 (at the shortfall penalty).  Every option is priced at least at ``rho[m,s]``,
 the dearest unit cost among the flows the scenario hits (the cover price
-floor of DESIGN.md), so the extra cost is never negative: a disruption never
-makes a portfolio cheaper.  The cheapest option first is optimal, so no
-solver is needed, and this evaluator is an independent check on the
-stochastic model's second stage.
+floor), so the extra cost is never negative: a disruption never makes a
+portfolio cheaper.  The cheapest option first is optimal, so no solver is
+needed, and this evaluator is an independent check on the stochastic
+model's second stage.  A price shock (``P[e,s]``, docs/model.md §12) adds
+``sum_e P[e,s] unit_cost[e] x[e]``, a constant once the portfolio is fixed.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import math
 import pandas as pd
 
 from ..inputs.data import ModelData
-from ..inputs.disruptions import Scenario, cover_price_floor, durations, loss_fractions
+from ..inputs.disruptions import Scenario, constants
 
 COLUMNS = ["scenario", "probability", "year", "mineral", "duration_days", "cover_price_floor", "lost_t", "stock_t",
            "stock_drawn_t", "emergency_t", "unmet_t", "emergency_cost", "stock_replenish_cost", "penalty", "undelivered_saving",
-           "extra_cost", "cover_days"]
+           "price_shock_cost", "extra_cost", "cover_days"]
 
 
 def portfolio_flows(data: ModelData, values: dict, year: int) -> dict:
@@ -35,20 +36,22 @@ def portfolio_flows(data: ModelData, values: dict, year: int) -> dict:
 
 
 def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: list[Scenario],
-             year: int) -> pd.DataFrame:
+             year: int, cache: dict | None = None) -> pd.DataFrame:
     """One row per scenario and mineral it hits in ``year`` (among the flows that exist then):
     L, w, sum v, n, the extra cost R, the cover price floor rho and days of cover.
 
     Cover options, cheapest first (the stock before a route at the same price): the stock at
     max(reference price, rho), each unaffected route's spare capacity over the event at
     max(surge * unit cost, rho); a tonne is left unmet, at max(shortfall penalty, rho), only when
-    every remaining option costs more.
+    every remaining option costs more.  ``cache`` (a dict the caller keeps): the constants of each part
+    of a combined scenario (a joint scenario, a set of countries) are computed once
+    (``disruptions.constants``).
     """
     rows = []
     for scenario in scenarios:
-        fractions = loss_fractions(data, scenario, year)
-        floors = cover_price_floor(data, scenario, year)
-        for m, days in sorted(durations(data, scenario, year).items()):
+        found = constants(data, scenario, year, cache)
+        fractions, floors = found.lost, found.floor
+        for m, days in sorted(found.duration.items()):
             mineral = data.minerals[m]
             rho = floors.get(m, 0.0)
             hit = {e: fractions[e] for e in data.flows_of(m) if fractions.get(e, 0.0) > 0}
@@ -74,6 +77,8 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
                     emergency_cost += price * take
             unmet = max(0.0, remaining)
             saving = sum(a * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, a in hit.items())
+            shock = sum((p * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, p in found.uplift.items()
+                         if data.mineral_of(e) == m), 0.0)
             replenish = stock_price * drawn
             penalty = unmet_price * unmet
             rows.append(dict(
@@ -81,7 +86,8 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
                 cover_price_floor=rho, lost_t=lost, stock_t=stock.get(m, 0.0), stock_drawn_t=drawn,
                 emergency_t=emergency, unmet_t=unmet,
                 emergency_cost=emergency_cost, stock_replenish_cost=replenish, penalty=penalty,
-                undelivered_saving=saving, extra_cost=emergency_cost + replenish + penalty - saving,
+                undelivered_saving=saving, price_shock_cost=shock,
+                extra_cost=emergency_cost + replenish + penalty - saving + shock,
                 cover_days=stock.get(m, 0.0) / (lost / days) if lost > 0 else math.inf))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -98,7 +104,7 @@ def expected(stress: pd.DataFrame, year: int | None = None) -> dict[str, float]:
 
 # Every quantity of a stress row: a row with all of them zero says nothing happened.
 OUTCOMES = ["lost_t", "stock_drawn_t", "emergency_t", "unmet_t", "emergency_cost", "stock_replenish_cost", "penalty",
-            "undelivered_saving", "extra_cost"]
+            "undelivered_saving", "price_shock_cost", "extra_cost"]
 
 
 def drop_idle(stress: pd.DataFrame, scenarios) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from ..inputs.runfile import STAGES
 from ..optimization.types import MARGINAL_COLUMNS, Outcome, Solution, capital_recovery_factor
 from .diagnosis import diagnose
 from .portfolio import built_in, start_year
+from .risk import risk_report
 from .ties import mark_ties
 
 # A share within this of its cap counts as binding (shares are fractions).
@@ -48,6 +49,8 @@ class Results:
     forced_in: pd.DataFrame = field(default_factory=pd.DataFrame)
     stockpile: pd.DataFrame = field(default_factory=pd.DataFrame)  # per year and mineral: level, cover, build-up
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # the validated input tables, echoed in results.xlsx
+    risk: dict | None = None  # stochastic mode: results.risk.risk_report (summary.json ``risk``)
+    worst: dict | None = None  # ``critmin stress --worst K``: results.worst.worst_sets (summary.json ``stress.worst``)
 
     @property
     def chosen_projects(self) -> list[str]:
@@ -275,7 +278,8 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
             ("equity", "capex annuity", capex), ("equity", "offtake", offtake),
             ("recycling", "plant capex annuity and fixed costs", plants), ("recycling", "processing", processing),
             ("stockpile", "carrying cost", carrying),
-            ("recourse", "expected disruption cost (stochastic mode)", _value(solution, "cost", ("recourse", t))),
+            ("recourse", "expected disruption cost, or its CVaR mix (stochastic mode)",
+             _value(solution, "cost", ("recourse", t))),
             ("shortfall", "penalty (elastic diagnosis only)", penalty),
         ]:
             rows.append(dict(year=t, lever=lever, component=component, cost=cost, discount_factor=data.discount(t)))
@@ -288,6 +292,7 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
     flows = mark_ties(data, flow_table(data, solution))  # tied_with: routes alike at equal cost (results.ties)
     shares = share_table(data, flows)
     elastic = outcome.elastic is not None
+    costs = cost_table(data, solution, flows)
     return Results(
         run_name=data.run.name,
         status=outcome.status,
@@ -301,13 +306,14 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
         projects=project_table(data, solution),
         recycling=recycling_table(data, solution),
         plants=plant_table(data, solution),
-        costs=cost_table(data, solution, flows),
+        costs=costs,
         diagnosis=diagnose(data, solution, flows, shares) if elastic else [],
         elastic_objective=solution.objective if elastic else None,
         marginal_values=marginal_table(outcome),
         forced_in=forced_table(data, outcome),
         stockpile=stockpile_table(data, solution, shares),
         inputs={name: frame for name, frame in data.dataset.tables.items()},
+        risk=None if elastic else risk_report(data, solution, costs),
     )
 
 

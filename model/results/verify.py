@@ -572,20 +572,17 @@ def _costs(ctx: Context) -> dict:
 
 
 def _recourse(data: ModelData, portfolio: Portfolio, year: int) -> float:
-    """Expected extra cost of the disruption scenarios for the fixed portfolio (stochastic mode only)."""
+    """The recourse lever for the fixed portfolio (stochastic mode only), each scenario's recourse minimised
+    on its own: the expected extra cost of the events, or with risk_measure = "cvar" the (1 - w) E + w CVaR
+    mix over the joint scenarios (results.risk)."""
     if data.policy.stockpile_mode != "stochastic":
         return 0.0
-    from ..inputs.disruptions import scenarios_from_data
-    from .stress import evaluate
+    from .risk import recourse_lever
 
-    scenarios = scenarios_from_data(data)
-    if not scenarios:
-        return 0.0
     flows = {o: portfolio.buy.get((o, year), 0.0) for o in data.routes}
     flows.update({pm: portfolio.offtake.get((pm[0], pm[1], year), 0.0) for pm in data.offtakes})
     stock = {m: portfolio.stock.get((m, year), 0.0) for m in data.minerals}
-    table = evaluate(data, flows, stock, scenarios, year)
-    return float((table["probability"] * table["extra_cost"]).sum())
+    return recourse_lever(data, flows, stock, year)
 
 
 def _discounted(ctx: Context, values: dict, lever: str) -> float:
@@ -965,7 +962,9 @@ def _check_budget_price(ctx: Context, family: Family, values: dict) -> None:
 
 
 def _describe(value) -> str:
-    """A policy value as the Summary sheet shows it (writers.excel)."""
+    """A policy value as the Summary sheet shows it (writers.excel); a flag stays a flag (a boolean cell)."""
+    if isinstance(value, bool):
+        return value
     if isinstance(value, dict):
         return ", ".join(f"{k} = {_describe(v)}" for k, v in value.items()) or "none"
     if isinstance(value, (list, tuple, set)):

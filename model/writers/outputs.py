@@ -82,10 +82,14 @@ def summary_document(results: Results) -> dict:
             "currency": currency.report, "fx_rate": currency.fx_rate,
             "objective": currency.in_report(results.objective),
             "cost_by_lever": {lever: currency.in_report(cost) for lever, cost in results.cost_by_lever.items()}}
+    if results.risk is not None:
+        document["risk"] = results.risk
     if results.stress is not None:
         from ..results.stress import expected
 
         document["stress"] = {**expected(results.stress), "scenarios": sorted(set(results.stress["scenario"]))}
+        if results.worst is not None:
+            document["stress"]["worst"] = results.worst
     if results.status == "infeasible":
         document["diagnosis"] = {
             "message": "no portfolio meets every target within the limits; the elastic re-solve shows what is "
