@@ -15,7 +15,7 @@ import math
 import pandas as pd
 import pytest
 
-from cases import make_data, route, solve_case
+from cases import BASE_TABLES, make_data, route, solve_case, write_dataset
 from critmin.cli import main
 from critmin.inputs import scenarios as joint
 from critmin.inputs.data import load
@@ -351,3 +351,45 @@ def test_price_factor_below_one_is_refused(tmp_path, capsys):
     with pytest.raises(InputError) as error:
         make_data(tmp_path, {"supply": SUPPLY, "disruptions": event("x", 0.1, ("refine", "CHN", 0.5, 30, 0.5))})
     assert any(p.column == "price_factor" and "at least 1" in p.message for p in error.value.problems)
+
+
+# --------------------------------------------------------------------------- the risk frontier
+
+
+def test_sweep_draws_the_risk_frontier_by_hand(tmp_path, capsys):
+    """The RARE case swept over risk_weight: w = 0 holds no stock (expected cost 1000 + 19.8, CVaR 396), w = 0.5
+    and 1 hold 40 t (expected cost 1040, CVaR 0).  sweep.csv carries the figures, sweep.xlsx a Risk frontier."""
+    import openpyxl
+
+    write_dataset(tmp_path / "data", {**BASE_TABLES, **RARE})
+    run = tmp_path / "rare.toml"
+    run.write_text('name = "rare"\ndata = "data"\nyear = 2030\n[policy]\ncountry_cap = 1.0\nstockpile_days = 0\n'
+                   'discount_rate = 0.0\nstockpile_mode = "stochastic"\nrisk_measure = "cvar"\n'
+                   "[solver]\nmip_rel_gap = 0.0\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(run), "--set", "policy.risk_weight=0,0.5,1", "--out", str(out), "--workers", "1",
+                 "--quiet"]) == 0, capsys.readouterr()
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table["risk_expected_cost"]) == pytest.approx([1019.8, 1040, 1040])
+    assert list(table["risk_cvar"]) == pytest.approx([396, 0, 0], abs=1e-6)
+    sheet = openpyxl.load_workbook(out / "sweep.xlsx")["Risk frontier"]
+    assert [sheet.cell(1, j).value for j in range(1, 5)] == ["point", "CVaR, millions", "expected cost, millions",
+                                                              "VaR, millions"]
+    assert sheet.cell(2, 2).value == pytest.approx(396 / 1e6) and len(sheet._charts) == 1
+
+
+def test_the_default_frontier_is_monotone():
+    """As risk_weight grows the expected cost never falls and the CVaR never rises (within the solver's gap)."""
+    import dataclasses
+
+    base = load(ROOT / STOCHASTIC)
+    points = []
+    for weight in (0.0, 0.5, 1.0):
+        policy = dataclasses.replace(base.run.policy, risk_measure="cvar", risk_weight=weight)
+        data = dataclasses.replace(base, run=dataclasses.replace(base.run, policy=policy))
+        risk = tidy(data, solve(data)).risk
+        points.append((risk["expected_cost"], risk["cvar"]))
+    tolerance = 1e-6 * points[0][0]
+    for (cost, cvar), (later_cost, later_cvar) in zip(points, points[1:]):
+        assert later_cost >= cost - tolerance and later_cvar <= cvar + tolerance
+    assert points[-1][1] < points[0][1] - 1e6  # the hedge buys down the tail by millions

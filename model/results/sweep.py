@@ -12,6 +12,7 @@ import pandas as pd
 from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from ..optimization.types import Outcome
+from .risk import risk_report
 from .tables import cost_table, flow_table, share_table, start_year
 from .ties import TONNES as TIE_TONNES
 
@@ -75,8 +76,20 @@ def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: flo
         "plants_built": [] if elastic else [k for k in data.plants
                                             if start_year(data, solution.values, "build", k) is not None],
         **(_detail(data, flows, exposure, elastic) if detail else {}),
+        **_risk(data, solution, costs, elastic),
         "seconds": seconds,
     }
+
+
+# The risk figures a point records (stochastic mode), sweep_table's risk_<field> columns: the risk frontier.
+RISK_FIELDS = ("first_stage_cost", "expected_recourse", "expected_cost", "var", "cvar")
+
+
+def _risk(data: ModelData, solution, costs: pd.DataFrame, elastic: bool) -> dict:
+    """``risk``: the point's expected recourse, VaR and CVaR over the joint scenarios (results.risk), in
+    stochastic mode; nothing otherwise."""
+    report = None if elastic else risk_report(data, solution, costs)
+    return {"risk": {key: report[key] for key in RISK_FIELDS}} if report else {}
 
 
 def _detail(data: ModelData, flows: pd.DataFrame, exposure: dict, elastic: bool) -> dict:
@@ -161,6 +174,9 @@ def sweep_table(records: list[dict], keys: list[str]) -> pd.DataFrame:
             for field in ("target_t", "largest_mine_share", "largest_mine_country", "largest_refine_share",
                           "largest_refine_country", "stockpile_t", "stock_days", "unmet_t"):
                 row[f"{m}_{field}"] = values.get(field)
+        if any("risk" in r for r in records):  # a stochastic grid: the risk frontier's columns
+            for field in RISK_FIELDS:
+                row[f"risk_{field}"] = record.get("risk", {}).get(field)
         row["projects_chosen"] = ", ".join(record["projects_chosen"])
         row["plants_built"] = ", ".join(record["plants_built"])
         row["message"] = record.get("message", "")
