@@ -105,7 +105,8 @@ def _limits_off():
 
 
 def measure(T: float, P: float, R: float, second=None) -> tuple[bool, str]:
-    """(resolved, note): the solver's answer against the hand optimum, limits off; the note ends with the limits' verdict."""
+    """(resolved, note): the solver's answer against the hand optimum, limits off; the note ends with the
+    limits' verdict."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _write(folder / "data", _tables(T, P, R, second))

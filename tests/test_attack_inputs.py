@@ -29,8 +29,18 @@ from pathlib import Path
 import pytest
 
 from critmin.cli import main
-from test_validation import (BASE_RUN, add_projects, read_table, reported, run_text, set_cell, table_path,
-                             tiny, workbook, write_table)
+from test_validation import (
+    BASE_RUN,
+    add_projects,
+    read_table,
+    reported,
+    run_text,
+    set_cell,
+    table_path,
+    tiny,
+    workbook,
+    write_table,
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -275,11 +285,13 @@ CASE_TABLES = [
 ]
 
 
-@pytest.mark.parametrize("table, rows, line, column, spelling", CASE_TABLES, ids=[c[0] + "-" + c[4] for c in CASE_TABLES])
+@pytest.mark.parametrize("table, rows, line, column, spelling", CASE_TABLES,
+                         ids=[c[0] + "-" + c[4] for c in CASE_TABLES])
 def test_case_twin_ids_in_optional_tables(tmp_path, capsys, table, rows, line, column, spelling):
     run = tiny(tmp_path)
     if table == "projects":
-        write_table(run, "project_offtake", [["project", "mineral", "offtake_t", "unit_cost"], ["lynas", "li", "20", "11"]])
+        write_table(run, "project_offtake",
+                    [["project", "mineral", "offtake_t", "unit_cost"], ["lynas", "li", "20", "11"]])
     write_table(run, table, rows)
     refused(capsys, tmp_path, run, f"{table}.csv", line, column, "the same id as", f"({spelling})")
 
@@ -302,8 +314,8 @@ CONTROLS = {
     "VT": "\x0b", "SOH": "\x01", "NUL": "\x00", "FF": "\x0c", "BS": "\x08", "DEL": "\x7f", "ESC-colour": "\x1b[31m",
     "ESC-title": "\x1b]0;owned\x07", "CSI-C1": "\x9b2J", "NEL": "\x85", "RLO": "\u202e", "LS": "\u2028",
 }
-CONTROL_CELLS = [("countries", 3, "name"), ("countries", 4, "country"), ("supply", 3, "option"), ("minerals", 2, "unit"),
-                 ("supply", 2, "max_t")]
+CONTROL_CELLS = [("countries", 3, "name"), ("countries", 4, "country"), ("supply", 3, "option"),
+                 ("minerals", 2, "unit"), ("supply", 2, "max_t")]
 
 
 @pytest.mark.parametrize("cell", CONTROL_CELLS, ids=[f"{t}.{c}" for t, _, c in CONTROL_CELLS])
@@ -506,7 +518,8 @@ AT_ONCE = [
 ]
 
 
-@pytest.mark.parametrize("run_change, data_change, run_at, data_at", AT_ONCE, ids=[f"at-once-{i}" for i in range(len(AT_ONCE))])
+@pytest.mark.parametrize("run_change, data_change, run_at, data_at", AT_ONCE,
+                         ids=[f"at-once-{i}" for i in range(len(AT_ONCE))])
 def test_run_file_and_data_problems_together(tmp_path, capsys, run_change, data_change, run_at, data_at):
     run = tiny(tmp_path)
     set_run(run, *run_change)

@@ -789,7 +789,8 @@ def test_a_committer_killed_after_each_step_is_finished_by_the_next_run(tmp_path
     staging._write_plan(stage, plan)
     _commit_steps(stage, out, plan, steps)
     # killed here: old and new never side by side; a manifest present means its set is whole
-    contents = {name: (out / name).read_text() for name in ("a.csv", "b.csv", "c.csv", "d.csv") if (out / name).exists()}
+    contents = {name: (out / name).read_text() for name in ("a.csv", "b.csv", "c.csv", "d.csv")
+                if (out / name).exists()}
     kinds = {"old" if text.startswith("old") else "new" for text in contents.values()}
     assert len(kinds) <= 1, contents
     if (out / "m.json").exists():

@@ -225,7 +225,8 @@ SUMMARY = [
      "marginal_values.budget.binding"),
     ("marginal budget used", _set("marginal_values.budget.used", lambda v: v * 0.5), 3, "summary.json",
      "marginal_values.budget.used"),
-    ("marginal budget binding at an impossible step", _budget_binds, 3, "summary.json", "marginal_values.budget.binding"),
+    ("marginal budget binding at an impossible step", _budget_binds, 3, "summary.json",
+     "marginal_values.budget.binding"),
     ("marginal stockpile_days negative", _set("marginal_values.stockpile_days.manganese", lambda v: -v), 3,
      "summary.json", "marginal_values.stockpile_days.manganese"),
     ("marginal year", _set("marginal_values.year", 2029), 3, "summary.json", "marginal_values.year"),
@@ -287,7 +288,7 @@ def _extra_input(manifest):
     manifest["input_sha256"][str(ROOT / "README.md")] = sha256(ROOT / "README.md")
 
 
-MANIFEST = [(f"{key} deleted", _delete(key), 2, f"manifest.json:", f":{key}:")
+MANIFEST = [(f"{key} deleted", _delete(key), 2, "manifest.json:", f":{key}:")
             for key in ("outputs", "input_sha256", "run_file", "run_name", "dataset", "policy", "data_hash", "solver")]
 MANIFEST += [
     ("outputs a list", _put("outputs", []), 2, "manifest.json:", ":outputs:"),

@@ -40,7 +40,8 @@ def test_default_dataset_shape(base_data):
         "lithium": 100_000, "nickel": 90_000, "cobalt": 20_000, "graphite": 150_000, "manganese": 20_000,
         "ndpr": 13_000, "dytb": 1_200}
     assert len(base_data.routes) >= 60
-    countries = {r.mine_country for r in base_data.routes.values()} | {r.refine_country for r in base_data.routes.values()}
+    routes = base_data.routes.values()
+    countries = {r.mine_country for r in routes} | {r.refine_country for r in routes}
     assert len(countries) >= 25
     assert "NAM" in countries  # Namibia, which a careless reader would turn into a missing value
 

@@ -137,6 +137,7 @@ def test_chemistry_share_override_rescales_the_rest(tmp_path):
 def test_lfp_share_sweep_moves_targets_portfolio_and_cost(tmp_path, capsys):
     import openpyxl
     import pandas as pd
+
     from test_default_data import ROOT
 
     out = tmp_path / "lfp"

@@ -56,7 +56,8 @@ def test_country_cap_mine_stage_only(tmp_path):
 
 def test_country_cap_by_mineral_overrides(tmp_path):
     """country_cap_by_mineral li = 1.0 lifts the 0.65 cap: all CHN-CHN, 1000."""
-    results = solve_case(tmp_path, {"supply": TINY_ROUTES}, {"country_cap": 0.65, "country_cap_by_mineral": {"li": 1.0}})
+    results = solve_case(tmp_path, {"supply": TINY_ROUTES},
+                         {"country_cap": 0.65, "country_cap_by_mineral": {"li": 1.0}})
     assert results.objective == pytest.approx(1000)
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cases import make_data, route, write_dataset, BASE_TABLES
+from cases import BASE_TABLES, make_data, route, write_dataset
 from critmin.cli import main
 from critmin.optimization.solve import solve
 from critmin.results.tables import tidy
@@ -222,8 +222,8 @@ def test_pathway_diagnosis_keeps_every_year(tmp_path, capsys):
               "targets": [dict(mineral="li", year=2030, target_t=100), dict(mineral="li", year=2031, target_t=100)]}
     write_dataset(tmp_path / "data", {**BASE_TABLES, **tables})
     run = tmp_path / "floor.toml"
-    run.write_text('name = "floor"\ndata = "data"\nyears = [2030, 2031]\n[policy]\ncountry_cap = 1\nstockpile_days = 0\n'
-                   'stockpile_min_days = 73\n')
+    run.write_text('name = "floor"\ndata = "data"\nyears = [2030, 2031]\n[policy]\ncountry_cap = 1\n'
+                   'stockpile_days = 0\nstockpile_min_days = 73\n')
     assert main(["solve", str(run), "--out", str(tmp_path / "out")]) == 1
     diagnosis = json.loads((tmp_path / "out" / "summary.json").read_text())["diagnosis"]
     assert sorted(diagnosis["by_year"]) == ["2030", "2031"]

@@ -150,11 +150,10 @@ def test_default_pathway_end_to_end(tmp_path):
 def test_scenarios_strike_in_every_planned_year(tmp_path):
     """The disruption hand case of test_disruptions over two years (target 100 t in both): the stochastic
     second stage holds per year, and the stress evaluator agrees with it year by year."""
+    from cases import make_data
     from critmin.inputs.disruptions import scenarios_from_data
     from critmin.results.stress import evaluate, portfolio_flows
     from test_disruptions import SUPPLY, cut
-
-    from cases import make_data
 
     data = make_data(tmp_path, {"supply": SUPPLY, "disruptions": cut(0.02), "targets": TWO_TARGETS},
                      {"stockpile_mode": "stochastic"}, years=YEARS)

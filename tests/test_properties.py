@@ -214,7 +214,8 @@ def test_adding_a_route_never_raises_the_cost(shape, policy, route):
     more = copy.deepcopy(tables)
     more["supply"].append(dict(
         option="added-route", mineral=mineral["mineral"], mine_country=codes[route["mine"] % len(codes)],
-        refine_country=codes[route["refine"] % len(codes)], unit_cost=round(mineral["reference_price"] * route["cost"], 2),
+        refine_country=codes[route["refine"] % len(codes)],
+        unit_cost=round(mineral["reference_price"] * route["cost"], 2),
         max_t=round(target * route["max"], 0), min_t=round(target * min(route["min"], route["max"]) / 2, 0),
         fixed_cost=round(mineral["reference_price"] * target * route["fixed"], 0)))
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:

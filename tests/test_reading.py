@@ -105,7 +105,8 @@ def test_a_currency_declaration_is_checked(tmp_path, capsys, rows, message):
 
 def test_a_pathway_summary_states_its_total_as_a_present_value(tmp_path, capsys):
     data = write_dataset(tmp_path / "data", {**BASE_TABLES, "supply": SUPPLY,
-                                             "targets": [dict(mineral="li", year=y, target_t=100) for y in (2030, 2031)],
+                                             "targets": [dict(mineral="li", year=y, target_t=100)
+                                                         for y in (2030, 2031)],
                                              "currency": [dict(currency="EUR", report_currency="JPY", fx_rate=160)]})
     out = solve_to(tmp_path, run_file(tmp_path, data, "country_cap = 1.0\nstockpile_days = 0\ndiscount_rate = 0.1",
                                       years="years = [2030, 2031]"), capsys)  # exit 0: verify reads the labels too
@@ -312,7 +313,8 @@ def test_stress_portfolio_keeps_the_marginal_values_and_drops_idle_n_minus_1_row
     header = [c.value for c in sheet[2]]
     rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=3)]
     cap = next(r for r in rows if r["kind"] == "country_cap")
-    assert (cap["mineral"], cap["stage"], cap["country"], cap["value"]) == ("li", "refine", "CHN", pytest.approx(price, rel=1e-12))
+    assert (cap["mineral"], cap["stage"], cap["country"], cap["value"]) == ("li", "refine", "CHN",
+                                                                            pytest.approx(price, rel=1e-12))
     assert {r["kind"] for r in rows} >= {"target", "target_row_dual", "country_cap", "stockpile_days"}
     stress = book["Stress"]
     header = [c.value for c in stress[2]]

@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from cases import BASE_TABLES, make_data, route, solve_case, tonnes, write_dataset
+from cases import BASE_TABLES, route, solve_case, tonnes, write_dataset
 from critmin.cli import main
 from critmin.inputs.data import load
 from critmin.results.verify import verify_files

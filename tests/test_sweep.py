@@ -203,7 +203,8 @@ def test_a_changed_input_invalidates_saved_points(tmp_path, monkeypatch):
     ("policy.country_cap", "--set:-:-: expected SECTION.KEY=VALUES"),
     ("policy.stockpile_days=-5,30", "--set:-:policy.stockpile_days: must be a number >= 0 (-5)"),
     ("policy.cap_stages=[\"mine\",\"midstream\"]", "--set:-:policy.cap_stages: must be a list drawn from"),
-    ("policy.country_cap_by_mineral.unobtainium=0.5", "--set:-:policy.country_cap_by_mineral.unobtainium: unknown mineral (unobtainium)"),
+    ("policy.country_cap_by_mineral.unobtainium=0.5",
+     "--set:-:policy.country_cap_by_mineral.unobtainium: unknown mineral (unobtainium)"),
     ("solver.threads=2", "--set:-:solver.threads: solver.threads cannot be swept"),
     ("solver.solver=highs", "--set:-:solver.solver: unknown key"),
 ])
@@ -237,7 +238,8 @@ def test_sweep_section_in_the_run_file_is_validated(tmp_path, capsys):
                    + '\n[sweep]\nschedular = "tcp://127.0.0.1:8786"\nworkers = 0\n')
     assert main(["sweep", str(run), "--set", CAP_SWEEP, "--out", str(tmp_path / "out")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[0].startswith("error: run.toml:") and "sweep.schedular: unknown key; did you mean 'scheduler'?" in lines[0]
+    assert lines[0].startswith("error: run.toml:")
+    assert "sweep.schedular: unknown key; did you mean 'scheduler'?" in lines[0]
     assert "sweep.workers: must be a whole number >= 1" in lines[1]
     assert not (tmp_path / "out").exists()
 
@@ -292,6 +294,6 @@ def test_parse_setting_forms():
 
     assert parse_setting("policy.stockpile_days=0,30,60,90").values == (0.0, 30.0, 60.0, 90.0)
     assert parse_setting("policy.stockpile_days=90:0:30").values == (90.0, 60.0, 30.0, 0.0)
-    assert parse_setting("policy.cap_stages=[\"refine\"],[\"refine\",\"mine\"]").values == (["refine"], ["mine", "refine"])
+    assert parse_setting('policy.cap_stages=["refine"],["refine","mine"]').values == (["refine"], ["mine", "refine"])
     assert parse_setting("policy.ally_min_share.refine=0:0.2:0.1").values == (0.0, 0.1, 0.2)
     assert parse_setting("solver.mip_rel_gap=1e-4").values == (1e-4,)

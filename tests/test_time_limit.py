@@ -1,4 +1,5 @@
-"""A solve that hits solver.time_limit: with an incumbent it is reported (exit 0, a warning), without one it is an error.
+"""A solve that hits solver.time_limit: with an incumbent it is reported (exit 0, a warning), without one it
+is an error.
 
 Both use a generated instance (``critmin.synthetic``, 200 minerals: 4,604
 variables, 1,004 binaries) with ``mip_rel_gap = 0``, so only the time limit

@@ -41,7 +41,7 @@ def run(arguments) -> int:
         raise UsageError("compare takes at least two output folders")
     out = arguments.out or Path("runs") / "out" / "compare"
     check_writable(out, files=OUTPUTS + (MANIFEST,))  # before reading: a bad --out fails first
-    names, runs, home = [], [], None
+    names, runs = [], []
     for folder in folders:
         manifest = read_manifest(folder)
         data, _ = load_recorded(manifest)

@@ -27,11 +27,11 @@ def add_parser(commands) -> None:
 
 
 def run(arguments) -> int:
+    from .. import __version__
     from ..inputs.demand import comparison, derive
     from ..inputs.overrides import overridden
     from ..inputs.runfile import check_run_against_data, load_run
     from ..inputs.validate import load_dataset
-    from .. import __version__
     from ..writers.files import write_csv, write_json
     from ..writers.staging import output_hashes, staged_outputs
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 def add_grid_arguments(parser) -> None:
     """Where the points run, and whether saved points are reused: the options every grid command takes."""
-    parser.add_argument("--workers", type=int, help="local worker processes (default [sweep] workers, else one per core)")
+    parser.add_argument("--workers", type=int,
+                        help="local worker processes (default [sweep] workers, else one per core)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default [sweep] scheduler); "
                                             "'local' forces local processes")
     parser.add_argument("--fresh", action="store_true", help="solve every point again, ignoring saved points")

@@ -11,8 +11,8 @@ figures stay checkable against the inputs (``critmin verify``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..errors import Problem
 

@@ -54,7 +54,8 @@ def derive(dataset, years, chemistry_share: dict[str, float] | None = None) -> D
     def converted(table: str, i: int, mineral: str, text: str) -> float | None:
         unit, target = parse_unit(text), mineral_units.get(mineral)
         if unit is None:
-            problems.append(Problem(where[table], rows_of[table][i], "unit", "not a unit: expected '<t|kg> <basis>'", text))
+            problems.append(Problem(where[table], rows_of[table][i], "unit", "not a unit: expected '<t|kg> <basis>'",
+                                    text))
             return None
         if target is None:
             return None
@@ -86,7 +87,8 @@ def derive(dataset, years, chemistry_share: dict[str, float] | None = None) -> D
     rows = []
     for year in years:
         if year not in drivers:
-            problems.append(Problem(where["demand_drivers"], None, "year", f"no demand drivers for the run's year {year}"))
+            problems.append(Problem(where["demand_drivers"], None, "year",
+                                    f"no demand drivers for the run's year {year}"))
             continue
         driver = drivers[year]
         in_year = [(i, r) for i, r in enumerate(mix.to_dict("records")) if r["year"] == year]

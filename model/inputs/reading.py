@@ -64,9 +64,11 @@ def read_dataset(path: Path) -> dict[str, RawTable]:
     if path.is_dir():
         return _read_folder(path)
     if not path.exists():
-        raise InputError([Problem(str(path), None, None, "dataset not found: expected a folder of CSV files or an .xlsx")])
+        raise InputError([Problem(str(path), None, None,
+                                  "dataset not found: expected a folder of CSV files or an .xlsx")])
     if path.suffix.lower() != ".xlsx":
-        raise InputError([Problem(path.name, None, None, "a dataset is a folder of CSV files or an .xlsx workbook", path.suffix)])
+        raise InputError([Problem(path.name, None, None, "a dataset is a folder of CSV files or an .xlsx workbook",
+                                  path.suffix)])
     return _read_workbook(path)
 
 
@@ -218,7 +220,8 @@ def check_workbook_archive(path: Path) -> None:
     where = path.name
     size = path.stat().st_size
     if size > MAX_WORKBOOK_BYTES:
-        raise InputError([Problem(where, None, None, f"workbook larger than {MAX_WORKBOOK_BYTES // 1024**2} MiB", size)])
+        raise InputError([Problem(where, None, None, f"workbook larger than {MAX_WORKBOOK_BYTES // 1024**2} MiB",
+                                  size)])
     if not zipfile.is_zipfile(path):
         raise InputError([Problem(where, None, None, "not an .xlsx workbook (not a zip archive)")])
     with zipfile.ZipFile(path) as archive:
@@ -227,7 +230,8 @@ def check_workbook_archive(path: Path) -> None:
     compressed = sum(member.compress_size for member in members) or 1
     if uncompressed > MAX_UNCOMPRESSED_BYTES:
         raise InputError([Problem(where, None, None,
-                                  f"uncompressed size over {MAX_UNCOMPRESSED_BYTES // 1024**2} MiB (zip bomb?)", uncompressed)])
+                                  f"uncompressed size over {MAX_UNCOMPRESSED_BYTES // 1024**2} MiB (zip bomb?)",
+                                  uncompressed)])
     if uncompressed / compressed > MAX_COMPRESSION_RATIO:
         raise InputError([Problem(where, None, None, "compression ratio out of proportion (zip bomb?)",
                                   f"{uncompressed / compressed:.0f}:1")])

@@ -68,7 +68,8 @@ def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
     objective = results.incumbent_objective
     bound = results.objective_bound
     status = "optimal" if condition == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
-    return Solution(status, objective, bound, achieved_gap(objective, bound), values={**variable_values(model), **expression_values(model)},
+    return Solution(status, objective, bound, achieved_gap(objective, bound),
+                    values={**variable_values(model), **expression_values(model)},
                     termination=condition.name, solve_seconds=seconds)
 
 

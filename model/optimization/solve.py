@@ -14,6 +14,7 @@ import time
 from ..inputs.data import ModelData
 from .build import build_model
 from .forced import forced_in_costs
+
 # re-exported: callers import the runner and the plain types from here
 from .highs import ZERO, _highs, achieved_gap, model_size, solve_model, solver_options  # noqa: F401
 from .marginal import marginal_values

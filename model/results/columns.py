@@ -43,7 +43,7 @@ class Column:
     meaning: str
     unit: str = ""
 
-    def renamed(self, name: str, meaning: str | None = None) -> "Column":
+    def renamed(self, name: str, meaning: str | None = None) -> Column:
         return Column(name, self.kind, meaning or self.meaning, self.unit)
 
 

@@ -129,7 +129,8 @@ def _binding_limits(data, values, shares, m, t, budget_binds, budget_used) -> li
     if at_max:
         limits.append("route maximum reached on " + ", ".join(
             f"{o} ({data.routes[o].max_t:,.0f} t)" for o in at_max))
-    full = [p for p, mm in data.offtakes_of(m) if _at(values["offtake"].get((p, mm, t), 0.0), data.offtakes[p, mm].offtake_t)]
+    full = [p for p, mm in data.offtakes_of(m)
+            if _at(values["offtake"].get((p, mm, t), 0.0), data.offtakes[p, mm].offtake_t)]
     if full:
         limits.append("full project entitlement taken from " + ", ".join(full))
     late = [p for p, _ in data.offtakes_of(m) if not data.project_available(p, t)]

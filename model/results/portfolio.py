@@ -328,7 +328,7 @@ class Portfolio:
     warnings: list = field(default_factory=list)
     marginal: dict | None = None  # summary.json marginal_values
     summary: dict = field(default_factory=dict)
-    workbook: "Workbook | None" = None
+    workbook: Workbook | None = None
     folder: Path | None = None
 
     def start(self, data: ModelData, kind: str, name: str) -> int | None:

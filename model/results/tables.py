@@ -69,7 +69,8 @@ class Results:
 
     def cost_by_year(self) -> dict[int, dict[str, float]]:
         """Undiscounted annual cost by lever, per planned year."""
-        return {int(year): {lever: float(cost) for lever, cost in group.groupby("lever", sort=False)["cost"].sum().items()}
+        return {int(year): {lever: float(cost)
+                            for lever, cost in group.groupby("lever", sort=False)["cost"].sum().items()}
                 for year, group in self.costs.groupby("year")}
 
 
@@ -79,7 +80,9 @@ def _value(solution: Solution, name: str, index, default: float = 0.0) -> float:
 
 def annual_capital_cost(data: ModelData, asset) -> float:
     """Capex annuity of a project or plant; sunk (zero) when committed."""
-    return 0.0 if asset.committed else capital_recovery_factor(data.policy.discount_rate, asset.life_years) * asset.capex
+    if asset.committed:
+        return 0.0
+    return capital_recovery_factor(data.policy.discount_rate, asset.life_years) * asset.capex
 
 
 def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
@@ -161,8 +164,8 @@ def share_table(data: ModelData, flows: pd.DataFrame) -> pd.DataFrame:
                              binding=cap is not None and share >= cap - BINDING_TOLERANCE))
     columns = ["year", "mineral", "stage", "country", "tonnes", "share", "cap", "binding"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["year", "mineral", "stage", "share", "country"], ascending=[True, True, True, False, True],
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(["year", "mineral", "stage", "share", "country"],
+                             ascending=[True, True, True, False, True], kind="stable").reset_index(drop=True)
 
 
 def mineral_table(data: ModelData, solution: Solution, flows: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
@@ -231,7 +234,8 @@ def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         for m, recycling in data.recycling.items():
             recycled = _value(solution, "recycled", (m, t))
             feed = _value(solution, "feed", (m, t))
-            rows.append(dict(year=t, mineral=m, stream=recycling.stream, feedstock_t=data.feedstock_t(m, t), feed_t=feed,
+            rows.append(dict(year=t, mineral=m, stream=recycling.stream, feedstock_t=data.feedstock_t(m, t),
+                             feed_t=feed,
                              recovery_rate=recycling.recovery_rate, recycled_t=recycled,
                              share_of_target=recycled / data.target[m, t] if data.target[m, t] > 0 else 0.0,
                              processing_cost=recycling.unit_cost * feed))

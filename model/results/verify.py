@@ -76,9 +76,19 @@ from ..inputs.data import ModelData
 from ..inputs.runfile import STAGES
 from .columns import total_label
 from .optimality import GAP_WARNING_ABOVE, gap_warnings
-from .portfolio import (MANIFEST, ROUNDING, Portfolio, check_inputs, check_outputs, is_number, read_manifest,
-                        read_portfolio, read_summary, sha256)
-from .portfolio import _unquote  # noqa: F401  flows.csv is read in results.portfolio (writers.files.safe_text)
+from .portfolio import (
+    MANIFEST,
+    ROUNDING,
+    Portfolio,
+    _unquote,  # noqa: F401  flows.csv is read in results.portfolio (writers.files.safe_text)
+    check_inputs,
+    check_outputs,
+    is_number,
+    read_manifest,
+    read_portfolio,
+    read_summary,
+    sha256,
+)
 
 __all__ = ["FAMILIES", "Family", "Report", "check", "verify_files", "verify_folder", "format_report", "read_portfolio",
            "read_summary", "read_manifest", "sha256", "Portfolio"]
@@ -111,7 +121,8 @@ class Family:
         self._row(where, excess, max(abs(lhs), abs(rhs)), rounding,
                   lambda: f"{lhs:.9g} {'>' if sense == '<=' else '<'} {rhs:.9g}")
 
-    def equal(self, where: str, stated: float, computed: float, rounding: float = 0.0, what: str = "recomputed") -> None:
+    def equal(self, where: str, stated: float, computed: float, rounding: float = 0.0,
+              what: str = "recomputed") -> None:
         """A stated figure agrees with the recomputed one (one row, both directions)."""
         self._row(where, abs(stated - computed), max(abs(stated), abs(computed)), rounding,
                   lambda: f"states {stated:.12g}, {what} {computed:.12g}")
@@ -561,8 +572,8 @@ def _costs(ctx: Context) -> dict:
         levers["market", t], rounding["market", t] = market, market_rounding
         levers["equity", t], rounding["equity", t] = equity, equity_rounding
         levers["recycling", t], rounding["recycling", t] = plants + processing, ROUNDING * n * per_tonne
-        levers["stockpile", t] = sum(mn.holding_cost_rate * data.reference_price(m, t) * portfolio.stock.get((m, t), 0.0)
-                                     for m, mn in data.minerals.items())
+        levers["stockpile", t] = sum(mn.holding_cost_rate * data.reference_price(m, t)
+                                     * portfolio.stock.get((m, t), 0.0) for m, mn in data.minerals.items())
         levers["shortfall", t] = sum(mn.shortfall_penalty * portfolio.shortfall.get((m, t), 0.0)
                                      for m, mn in data.minerals.items())
         levers["recourse", t] = _recourse(data, portfolio, t)
@@ -645,7 +656,7 @@ def check_reported(ctx: Context, family: Family, costs: dict) -> None:
                 _country(family, f"{where}.largest_share.{g}.country", part.get("country"), top, candidates)
     # What each source costs in flows.csv, per lever and per year.
     stated: dict[tuple, float] = {}
-    for (kind, source, m, t), cost in portfolio.row_cost.items():
+    for (kind, source, _m, t), cost in portfolio.row_cost.items():
         key = (kind, "all" if kind == "recycling" else source, t)
         stated[key] = stated.get(key, 0.0) + cost
     for key in sorted(set(stated) | set(costs["sources"]), key=str):
@@ -923,7 +934,7 @@ def _slack_cost(ctx: Context, family: Family, where: str, dual: float, slack: fl
 
 
 def _check_budget_price(ctx: Context, family: Family, values: dict) -> None:
-    data, policy, portfolio = ctx.data, ctx.policy, ctx.portfolio
+    data, policy = ctx.data, ctx.policy
     where = "summary.json marginal_values.budget"
     budget = values.get("budget")
     family.checked += 1
@@ -1005,13 +1016,13 @@ def check_workbook(ctx: Context, family: Family, costs: dict) -> None:
                          "summary.json and the run give")
     family.agree("results.xlsx Summary WARNING rows", [c.value for c in book.warnings], portfolio.warnings,
                  "summary.json warnings state")
-    label = total_label(len(data.years) > 1, ctx.elastic)  # a pathway's total is a present value
+    total_row = total_label(len(data.years) > 1, ctx.elastic)  # a pathway's total is a present value
     if ctx.elastic:
         diagnosis = summary.get("diagnosis") or {}
         objective = diagnosis.get("elastic_objective")
     else:
         objective = portfolio.objective
-    for label, stated in ((label, objective), ("achieved MIP gap", portfolio.mip_gap),
+    for label, stated in ((total_row, objective), ("achieved MIP gap", portfolio.mip_gap),
                           ("objective bound", portfolio.bound)):
         cell = item(label)
         if cell is None:
@@ -1220,7 +1231,7 @@ def load_recorded(manifest: dict) -> tuple[ModelData, list[str]]:
                                       p.message, p.value) for p in error.problems]) from None
     data = prepare(load_dataset(run.data), run)
     applied = ([f"the overrides it records ({'; '.join(extra)})"] if extra else []) + (
-        [f"the settings it records (manifest.json settings): "
+        ["the settings it records (manifest.json settings): "
          + "; ".join(f"{k} = {_show(v)}" for k, v in settings.items())] if settings else [])
     notes = [f"policy and data: the run file's ({run.path})" + (", with " + " and ".join(applied) if applied else "")]
     return data, notes
@@ -1326,7 +1337,8 @@ def format_report(report: Report, folder: Path | None = None) -> str:
                      f"{f.where or '-'}{unit.get(name, '') if f.where else ''}{mark}")
     if report.reported_objective is not None:
         difference = report.objective_difference
-        lines.append(f"objective: reported {report.reported_objective:,.2f}, recomputed {report.recomputed_objective:,.2f}, "
+        lines.append(f"objective: reported {report.reported_objective:,.2f}, "
+                     f"recomputed {report.recomputed_objective:,.2f}, "
                      f"difference {difference:.3g} ({_relative(difference, report):.2g} "
                      f"relative; tolerance {report.objective_tolerance:.3g}"
                      + (f", +{report.objective_allowed_excess:.3g} above for the gap" if report.objective_allowed_excess

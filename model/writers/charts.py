@@ -69,8 +69,8 @@ def pathway_charts(minerals: pd.DataFrame, costs: pd.DataFrame, currency: str = 
     by_year = costs.pivot_table(index="year", columns="lever", values="cost", aggfunc="sum").reset_index()
     shown = [lever for lever in levers if lever in by_year and float(by_year[lever].abs().sum()) > 0]
     frame = by_year[["year"] + shown].assign(year=by_year["year"].astype(str))
-    charts = [Chart("Annual cost by lever per year (undiscounted)", frame, y_title=f"{currency} per year", x_title="year",
-                    stacked=True, percent=False, colours=dict(style.LEVER_COLOURS))]
+    charts = [Chart("Annual cost by lever per year (undiscounted)", frame, y_title=f"{currency} per year",
+                    x_title="year", stacked=True, percent=False, colours=dict(style.LEVER_COLOURS))]
     supply_colours = {"market_t": style.LEVER_COLOURS["market"], "equity_t": style.LEVER_COLOURS["equity"],
                       "recycled_t": style.LEVER_COLOURS["recycling"]}
     for mineral, rows in minerals.groupby("mineral", sort=True):

@@ -99,7 +99,9 @@ def _csv_cell(value):
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return repr(round(value, 9)) if not value.is_integer() else str(int(value)) if abs(value) < 1e15 else repr(value)
+        if not value.is_integer():
+            return repr(round(value, 9))
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
     if value is None:
         return ""
     return safe_text(str(value))

@@ -336,7 +336,8 @@ def commit(stage: Path, out: Path, replaces, manifest: str = MANIFEST) -> None:
             try:
                 _apply_detached(stage, out, plan)
             except OSError as error:
-                raise UsageError(f"{error.filename or out}: cannot move the new outputs in ({error.strerror or error}); "
+                raise UsageError(f"{error.filename or out}: cannot move the new outputs in "
+                                 f"({error.strerror or error}); "
                                  f"{out} holds part of them without a manifest; the next critmin run into it "
                                  "finishes the move") from None
     if held:

@@ -164,7 +164,8 @@ def write_sweep_png(path: Path, table: pd.DataFrame, keys: list[str], title: str
         ys = [None if c is None else c / scale for c in series[name]]
         axes.plot(positions, [float("nan") if y is None else y for y in ys], marker="o",
                   color=f"#{style.SERIES[k % len(style.SERIES)]}", label=name)
-    missing = [p for p, *column in zip(positions, *(series[n] for n in names[:MAX_SERIES])) if all(c is None for c in column)]
+    missing = [p for p, *column in zip(positions, *(series[n] for n in names[:MAX_SERIES]))
+               if all(c is None for c in column)]
     if missing:
         top = max(costs) / scale if costs else 1.0
         axes.scatter(missing, [top] * len(missing), marker="x", color="#D62728", zorder=3,

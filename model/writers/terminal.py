@@ -48,14 +48,16 @@ def format_summary(results: Results) -> str:
     years = sorted(set(results.minerals["year"]))
     span = f"years {years[0]}-{years[-1]} (table: {results.year})" if len(years) > 1 else f"year {results.year}"
     lines = [f"run {results.run_name}, {span}: {results.status}"
-             + (f", achieved gap {results.mip_gap:.2e}" if results.mip_gap is not None and results.status != "infeasible" else "")]
+             + (f", achieved gap {results.mip_gap:.2e}"
+                if results.mip_gap is not None and results.status != "infeasible" else "")]
     lines += [f"WARNING: {warning}" for warning in run_warnings(results)]
     header = (f"{'mineral':<10}{'target t':>11}{'market t':>11}{'equity t':>10}{'recycled t':>11}"
               f"{'unmet t':>9}{'stock t':>10}{'days':>6}  {'largest mine':<13}{'largest refine':<13}")
     lines += ["", header, "-" * len(header)]
     for row in results.minerals[results.minerals["year"] == results.year].itertuples():
         lines.append(f"{row.mineral:<10}{row.target_t:>11,.0f}{row.market_t:>11,.0f}{row.equity_t:>10,.0f}"
-                     f"{row.recycled_t:>11,.0f}{row.shortfall_t:>9,.0f}{row.stockpile_t:>10,.0f}{row.stock_days:>6.0f}  "
+                     f"{row.recycled_t:>11,.0f}{row.shortfall_t:>9,.0f}{row.stockpile_t:>10,.0f}"
+                     f"{row.stock_days:>6.0f}  "
                      f"{_share(row.largest_mine_share, row.largest_mine_country):<13}"
                      f"{_share(row.largest_refine_share, row.largest_refine_country):<13}")
     lines.append("shares are of the annual requirement; days = stock in days of the requirement")
@@ -70,7 +72,8 @@ def format_summary(results: Results) -> str:
     converted = (f"; {currency.report} {_money(currency.in_report(total))} {currency.rate_text}"
                  if currency.report else "")
     lines += ["", f"{label}: {currency.code} {_money(total)}{converted}  ("
-              + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items() if cost or lever not in ("recourse", "shortfall"))
+              + ", ".join(f"{lever} {_money(cost)}" for lever, cost in costs.items()
+                          if cost or lever not in ("recourse", "shortfall"))
               + ")"]
     lines.append(f"equity stakes: {', '.join(results.chosen_projects) or 'none'}; "
                  f"recycling plants: {', '.join(results.built_plants) or 'none'}")
