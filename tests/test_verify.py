@@ -256,8 +256,10 @@ def test_solve_fails_when_the_check_fails(tmp_path, monkeypatch, capsys):
     assert main(["solve", str(BASE), "--out", str(out), "--quiet"]) == 3
     err = capsys.readouterr().err
     assert "failed its independent check" in err and "country_cap" in err
-    manifest = json.loads((out / "manifest.json").read_text())
+    # kept apart, never in place of a verified set (tests/test_failed_check.py)
+    manifest = json.loads((out / "failed-check" / "manifest.json").read_text())
     assert manifest["verify"]["passed"] is False
+    assert not (out / "manifest.json").exists()
 
 
 # --- one reader of an output folder: stress --portfolio reads it as verify does ---------------------
