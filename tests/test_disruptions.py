@@ -335,3 +335,16 @@ def test_any_stage_cap(tmp_path):
     assert results.objective == pytest.approx(1150)
     any_stage = results.shares[results.shares["stage"] == "any"].set_index("country")["share"]
     assert any_stage["CHN"] == pytest.approx(0.5) and any_stage["AUS"] == pytest.approx(0.5)
+
+
+def test_stress_portfolio_of_a_stochastic_run_keeps_its_recourse(tmp_path, capsys):
+    """``stress --portfolio`` on a stochastic run's folder: the expected recourse the run stated is read back
+    (it is no flow's cost), so the re-evaluated set passes the check (it failed with the recourse read as 0)."""
+    run = ROOT / "runs" / "stochastic-2030.toml"
+    solved = tmp_path / "solved"
+    assert main(["solve", str(run), "--out", str(solved), "--quiet", "--no-forced-in"]) == 0
+    assert main(["stress", str(run), "--portfolio", str(solved), "--out", str(tmp_path / "stress")]) == 0
+    summary = json.loads((tmp_path / "stress" / "summary.json").read_text())
+    stated = json.loads((solved / "summary.json").read_text())
+    assert summary["cost_by_lever"]["recourse"] == pytest.approx(stated["cost_by_lever"]["recourse"])
+    assert summary["objective"] == pytest.approx(stated["objective"])

@@ -360,6 +360,10 @@ class Portfolio:
                            if p in data.projects and not data.projects[p].committed}
         values["build"] = {(k, self.start(data, "build", k)): 1.0 for k in sorted(self.plants)
                            if k in data.plants and not data.plants[k].committed}
+        # The levers no flow carries (the expected recourse of a stochastic run, an elastic penalty) as the
+        # run stated them per year; verify compares the recourse with the exact evaluator's.
+        values["cost"] = {(lever, t): cost for t, levers in self.cost_by_year.items()
+                          for lever, cost in levers.items() if lever in ("recourse", "shortfall")}
         return Solution(self.status, self.objective, self.bound, self.mip_gap, values=values,
                         termination=f"read from {self.folder}")
 
