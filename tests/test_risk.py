@@ -393,3 +393,34 @@ def test_the_default_frontier_is_monotone():
     for (cost, cvar), (later_cost, later_cvar) in zip(points, points[1:]):
         assert later_cost >= cost - tolerance and later_cvar <= cvar + tolerance
     assert points[-1][1] < points[0][1] - 1e6  # the hedge buys down the tail by millions
+
+
+# --------------------------------------------------------------------------- verify checks N-1 and the risk block
+
+
+def test_verify_recomputes_the_risk_block_and_the_n_minus_1_rows(tmp_path, capsys):
+    """A CVaR run with N-1 passes the independent check; a stated CVaR off by 1 %, or a stock cut below what
+    N-1 needs, fails it (verify evaluates every joint scenario and every N-1 loss again)."""
+    from critmin.results.verify import verify_files
+
+    out = tmp_path / "out"
+    settings = ['policy.risk_measure="cvar"', "policy.n_minus_1=true"]
+    code = main(["solve", str(ROOT / STOCHASTIC), "--out", str(out), "--no-forced-in", "--quiet",
+                 *[part for s in settings for part in ("--set", s)]])
+    assert code == 0, capsys.readouterr()
+    data = load(ROOT / STOCHASTIC, settings=settings)
+    assert verify_files(data, out).passed
+    path = out / "summary.json"
+    summary = json.loads(path.read_text())
+    original = json.dumps(summary)
+    summary["risk"]["cvar"] *= 1.01
+    path.write_text(json.dumps(summary))
+    report = verify_files(data, out)
+    assert not report.passed and not report.families["reported"].passed
+    summary = json.loads(original)
+    for entries in [summary["minerals"], *summary["by_year"].values()]:
+        entries["graphite"]["stockpile_t"] = 0.0
+    path.write_text(json.dumps(summary))
+    report = verify_files(data, out)
+    assert not report.families["stockpile"].passed
+    assert any("N-1" in line for line in report.failures())

@@ -437,6 +437,26 @@ def check_stockpile(ctx: Context, family: Family) -> None:
                 before = ctx.portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
                 family.add(f"{m} stock build {t}", stock - before,
                            mineral.max_stock_build_t + ctx.allowed("stock-move limit (max_stock_build_t)", m, t))
+    if policy.n_minus_1 and not ctx.elastic:
+        _check_n_minus_1(ctx, family)
+
+
+def _check_n_minus_1(ctx: Context, family: Family) -> None:
+    """N-1 security (build.define_n_minus_1): losing any one foreign country at both stages for the
+    N-1 horizon leaves at most n_minus_1_unmet_share * target * D/365 unmet, each scenario's cover
+    minimised on its own by the exact evaluator (results.stress), as ``stress --n-1`` reports it."""
+    from ..inputs.disruptions import n_minus_1
+    from .stress import evaluate
+
+    data = ctx.data
+    for t in data.years:
+        flows = {e: ctx.flow(e, t) for m in data.minerals for e in ctx.flows_of[m]}
+        stock = {m: ctx.portfolio.stock.get((m, t), 0.0) for m in data.minerals}
+        table = evaluate(data, flows, stock, n_minus_1(data), t)
+        for row in table.itertuples():
+            allowed = ctx.policy.n_minus_1_unmet_share * data.target[row.mineral, t] * row.duration_days / 365.0
+            family.add(f"{row.mineral} N-1 {row.scenario} unmet {t}", row.unmet_t, allowed,
+                       rounding=ctx.rounding(row.mineral, t))
 
 
 def check_budget(ctx: Context, family: Family) -> None:
@@ -513,6 +533,7 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
     costs = _costs(ctx)
     check_reported(ctx, report.families["reported"], costs)
     check_marginal_values(ctx, report.families["marginal_values"])
+    _check_risk(ctx, report.families["reported"], costs)
     check_workbook(ctx, report.families["workbook"], costs)
     if not ctx.elastic:
         check_objective(ctx, report, costs)
@@ -594,6 +615,30 @@ def _recourse(data: ModelData, portfolio: Portfolio, year: int) -> float:
     flows.update({pm: portfolio.offtake.get((pm[0], pm[1], year), 0.0) for pm in data.offtakes})
     stock = {m: portfolio.stock.get((m, year), 0.0) for m in data.minerals}
     return recourse_lever(data, flows, stock, year)
+
+
+def _check_risk(ctx: Context, family: Family, costs: dict) -> None:
+    """summary.json ``risk`` (stochastic mode): the first-stage cost of its year from the recomputed levers,
+    and the expected recourse, VaR and CVaR of the joint scenarios evaluated again on the stated portfolio."""
+    block = ctx.portfolio.summary.get("risk")
+    if not isinstance(block, dict) or ctx.policy.stockpile_mode != "stochastic" or ctx.elastic:
+        return
+    from .risk import risk_figures
+
+    year = block.get("year")
+    if year not in ctx.data.years:
+        family.add("summary.json risk.year: a planned year", 1.0, 0.0)
+        return
+    flows = {e: ctx.flow(e, year) for m in ctx.data.minerals for e in ctx.flows_of[m]}
+    stock = {m: ctx.portfolio.stock.get((m, year), 0.0) for m in ctx.data.minerals}
+    first_stage = sum(cost for (lever, t), cost in costs["levers"].items() if t == year and lever != "recourse")
+    computed = risk_figures(ctx.data, flows, stock, year, first_stage)
+    for key in ("first_stage_cost", "expected_recourse", "var", "cvar"):
+        stated = block.get(key)
+        if not isinstance(stated, (int, float)) or isinstance(stated, bool):
+            family.add(f"summary.json risk.{key}: a number", 1.0, 0.0)
+            continue
+        family.equal(f"summary.json risk.{key}", stated, computed[key])
 
 
 def _discounted(ctx: Context, values: dict, lever: str) -> float:
