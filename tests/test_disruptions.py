@@ -308,7 +308,13 @@ def test_stress_command_writes_sheet_csv_and_table(tmp_path, capsys):
     stress = pd.read_csv(out / "stress.csv", keep_default_na=False, na_values=[""])
     assert {"drc-cobalt-suspension", "n-1 CHN"} <= set(stress["scenario"])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["stress"]["expected_unmet_t"] >= 0
+    # the expectations summary.json states are the probability-weighted sums of stress.csv's rows
+    weighted = stress[stress["year"] == stress["year"].max()]
+    assert summary["stress"]["expected_unmet_t"] == pytest.approx(
+        (weighted["probability"] * weighted["unmet_t"]).sum(), rel=1e-9, abs=1e-6)
+    assert summary["stress"]["expected_extra_cost"] == pytest.approx(
+        (weighted["probability"] * weighted["extra_cost"]).sum(), rel=1e-9, abs=1e-6)
+    assert summary["stress"]["scenarios"] == sorted(set(stress["scenario"]))
     import openpyxl
 
     assert "Stress" in openpyxl.load_workbook(out / "results.xlsx", read_only=True).sheetnames
