@@ -29,3 +29,22 @@ def test_layer_contracts_are_kept():
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "3 kept, 0 broken" in done.stdout, done.stdout[-2000:]
+
+
+# What a command needs beyond the standard library; each command imports it inside its run().
+HEAVY = ("pandas", "numpy", "pyomo", "highspy", "openpyxl", "matplotlib")
+
+
+def test_critmin_help_imports_no_heavy_library():
+    """``critmin --help`` stays instant: importing critmin.cli and building every command's parser loads
+    none of pandas, NumPy, Pyomo, HiGHS, openpyxl or matplotlib (pandas alone takes a third of a second)."""
+    code = ("import contextlib, io, sys\n"
+            "import critmin.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    critmin.cli.main(['--help'])\n"
+            "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(done.stdout.split())
+    assert "critmin" in loaded
+    assert not loaded & set(HEAVY), f"critmin --help imports {sorted(loaded & set(HEAVY))}"

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import UsageError
 from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, MANIFEST, add_force_argument, add_set_argument, check_failed,
                      check_out_folder, default_out, manifest, write_checked)
@@ -40,6 +38,8 @@ def add_parser(commands) -> None:
 
 
 def run(arguments) -> int:
+    import pandas as pd  # here, not at the top: critmin --help must not wait for pandas
+
     from .. import interrupts
     from ..inputs.currency import declared
     from ..inputs.data import load
