@@ -42,6 +42,8 @@ from test_validation import (
     write_table,
 )
 
+pytestmark = pytest.mark.slow  # hundreds of hostile inputs, each validated through the CLI
+
 # --------------------------------------------------------------------------- helpers
 
 PLANTS = [["plant", "capacity_t", "capex", "life_years", "fixed_cost"], ["plant-a", "100", "1000", "15", "10"]]

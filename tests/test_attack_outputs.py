@@ -54,6 +54,8 @@ from critmin.cli import main
 from critmin.writers import staging
 from critmin.writers.staging import PAUSE_VARIABLE, STAGING_PREFIX, reading
 
+pytestmark = pytest.mark.slow  # kills, Ctrl-C and full disks in real processes
+
 ROOT = Path(__file__).resolve().parents[1]
 DERIVED = ROOT / "runs" / "derived-2030.toml"
 BASE = ROOT / "runs" / "base-2030.toml"

@@ -37,6 +37,8 @@ from critmin.inputs.data import load
 from critmin.results.portfolio import sha256
 from critmin.results.verify import Family, check, read_portfolio
 
+pytestmark = pytest.mark.slow  # hundreds of tampered output sets, each verified
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "runs" / "base-2030.toml"
 LOCATED = re.compile(r"^error: [^:]+:(\d+|-):[^:]+: .+")

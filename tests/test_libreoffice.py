@@ -22,8 +22,9 @@ from critmin.inputs.validate import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed: the real-client "
-                                "checks need it (apt-get install libreoffice-calc; .ci/run does)")
+pytestmark = [pytest.mark.slow,  # LibreOffice converts the workbooks in a real process
+              pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed: the real-client "
+                                 "checks need it (apt-get install libreoffice-calc; .ci/run does)")]
 # Every sheet to its own CSV (<file>-<sheet>.csv), UTF-8, raw values rather than as displayed.
 CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 

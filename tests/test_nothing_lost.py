@@ -31,6 +31,8 @@ import pytest
 from critmin.results.verify import verify_folder
 from critmin.writers.staging import PAUSE_VARIABLE, STAGING_PREFIX
 
+pytestmark = pytest.mark.slow  # runs killed at random times in real processes
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "runs" / "base-2030.toml"
 OUTPUTS = ("results.xlsx", "summary.json", "flows.csv", "manifest.json")

@@ -20,6 +20,8 @@ from critmin.optimization.solve import solve
 from critmin.results.tables import tidy
 from test_default_data import BASE
 
+pytestmark = pytest.mark.slow  # the default ten-year pathway solved, stressed and swept
+
 YEARS = [2030, 2031]
 ANNUITY = 100 * capital_recovery_factor(0.1, 10)
 PROJECT = dict(project="P", name="Stake P", mine_country="AUS", refine_country="JPN", capex=100, life_years=10,

@@ -45,6 +45,8 @@ from critmin.results.verify import verify_files
 from critmin.writers.files import write_csv, write_json
 from critmin.writers.outputs import summary_document
 
+pytestmark = pytest.mark.slow  # Hypothesis property tests over generated datasets
+
 FIGURES = {"cases": {}, "largest_violation": 0.0, "largest_relative": 0.0, "where": "", "families": {}}
 SETTINGS = dict(deadline=None, derandomize=False, suppress_health_check=[HealthCheck.too_slow])
 LOCATED = re.compile(r"^error: (?P<where>[^:]+):(?P<row>\d+|-):(?P<column>[^:]+): .+")

@@ -269,6 +269,7 @@ def test_the_sweep_legend_and_the_targets_chart_keep_their_labels(swept):
     assert chart.legend is not None
 
 
+@pytest.mark.slow  # LibreOffice renders the workbook in a real process
 @pytest.mark.skipif(not (shutil_which("soffice") or shutil_which("libreoffice")) or not shutil_which("pdftotext"),
                     reason="LibreOffice (soffice) and pdftotext not installed: the render check needs them")
 def test_libreoffice_draws_the_sweep_legend_and_the_targets_chart_labels(swept, tmp_path):

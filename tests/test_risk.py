@@ -36,6 +36,8 @@ from critmin.results.tables import tidy
 from critmin.results.worst import worst_sets
 from test_default_data import ROOT
 
+pytestmark = pytest.mark.slow  # joint scenarios and CVaR solved on the default data
+
 SUPPLY = [route("li-CHN-CHN", 10, 100), route("li-AUS-JPN", 15, 30)]
 STOCHASTIC = "runs/stochastic-2030.toml"
 

@@ -26,6 +26,8 @@ from critmin import synthetic
 from critmin.cli import main
 from critmin.results.verify import verify_folder
 
+pytestmark = pytest.mark.slow  # a 200-mineral instance solved to its time limit
+
 MINERALS = 200
 
 
