@@ -4,11 +4,16 @@ Every case here is small enough to solve by hand; the expected values in the
 tests are those hand solutions.  One mineral ``li`` (price 10, holding rate
 0.1, so one tonne of stock costs 1 a year), target 100 t in 2030, and five
 countries: JPN home, AUS and CHL allies, CHN, and COD conflict-affected.
+
+Also the paths the tests share (``ROOT``, ``BASE``, ``FIXTURES``) and
+``tiny``, a copy of the tiny fixture dataset; ``conftest.py`` builds its
+fixtures on them.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 from critmin.inputs.data import prepare
@@ -16,6 +21,10 @@ from critmin.inputs.runfile import parse_run
 from critmin.inputs.validate import load_dataset
 from critmin.optimization.solve import solve
 from critmin.results.tables import tidy
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+BASE = ROOT / "runs" / "base-2030.toml"  # the default base run
+FIXTURES = Path(__file__).parent / "fixtures"  # the tiny dataset (tiny/) and its run file (tiny.toml)
 
 BASE_TABLES = {
     "minerals": [dict(mineral="li", unit="t LCE", reference_price=10, holding_cost_rate=0.1,
@@ -65,6 +74,12 @@ def solve_case(folder: Path, tables: dict, policy: dict | None = None, years: li
     data = make_data(folder, tables, policy, years=years)
     outcome = solve(data)
     return tidy(data, outcome)
+
+
+def tiny(folder: Path) -> Path:
+    """Copy the tiny dataset and its run file into ``folder``; return the run file."""
+    shutil.copytree(FIXTURES / "tiny", folder / "tiny")
+    return Path(shutil.copy(FIXTURES / "tiny.toml", folder / "tiny.toml"))
 
 
 def tonnes(results, source_id: str) -> float:

@@ -37,7 +37,6 @@ from test_validation import (
     run_text,
     set_cell,
     table_path,
-    tiny,
     workbook,
     write_table,
 )
@@ -152,8 +151,8 @@ CELL_MAGNITUDES = [
 
 @pytest.mark.parametrize("table, line, column, value", CELL_MAGNITUDES,
                          ids=[f"{t}.{c}={v}" for t, _, c, v in CELL_MAGNITUDES])
-def test_magnitudes_cell_out_of_range(tmp_path, capsys, table, line, column, value):
-    run = tiny(tmp_path)
+def test_magnitudes_cell_out_of_range(tmp_path, tiny_run, capsys, table, line, column, value):
+    run = tiny_run
     with_tables(run)
     set_cell(run, table, line, column, value)
     lines, _ = refused(capsys, tmp_path, run, f"{table}.csv", line, column, "must be 0 or from",
@@ -173,8 +172,8 @@ SPANS = [
 
 
 @pytest.mark.parametrize("edits, cell, shown", SPANS, ids=[f"span-{i}" for i in range(len(SPANS))])
-def test_magnitudes_tonnage_span(tmp_path, capsys, edits, cell, shown):
-    run = tiny(tmp_path)
+def test_magnitudes_tonnage_span(tmp_path, tiny_run, capsys, edits, cell, shown):
+    run = tiny_run
     for table, line, column, value in edits:
         set_cell(run, table, line, column, value)
     refused(capsys, tmp_path, run, f"{cell[0]}.csv", cell[1], cell[2], "may span a factor of at most 1e+08",
@@ -182,8 +181,8 @@ def test_magnitudes_tonnage_span(tmp_path, capsys, edits, cell, shown):
 
 
 @pytest.mark.parametrize("scale", [1e-8, 1e-5, 1e11, 1e14])
-def test_magnitudes_every_tonnage_scaled(tmp_path, capsys, scale):
-    run = tiny(tmp_path)
+def test_magnitudes_every_tonnage_scaled(tmp_path, tiny_run, capsys, scale):
+    run = tiny_run
     for table, column in (("targets", "target_t"), ("supply", "max_t")):
         rows = read_table(run, table)
         index = rows[0].index(column)
@@ -209,8 +208,8 @@ RUN_MAGNITUDES = [
 
 
 @pytest.mark.parametrize("old, new, line, column, words", RUN_MAGNITUDES, ids=[r[1] for r in RUN_MAGNITUDES])
-def test_magnitudes_run_file(tmp_path, capsys, old, new, line, column, words):
-    run = tiny(tmp_path)
+def test_magnitudes_run_file(tmp_path, tiny_run, capsys, old, new, line, column, words):
+    run = tiny_run
     set_run(run, old, new)
     refused(capsys, tmp_path, run, "tiny.toml", line, column, words)
 
@@ -218,8 +217,8 @@ def test_magnitudes_run_file(tmp_path, capsys, old, new, line, column, words):
 @pytest.mark.parametrize("setting", ["policy.stockpile_days=1e308", "policy.stockpile_days=0:1e308:1e300",
                                      "policy.country_cap=0:1:1e-320", "policy.country_cap_by_mineral.li=1e-9",
                                      "policy.investment_budget=1e30"])
-def test_magnitudes_sweep_setting(tmp_path, capsys, setting):
-    run = tiny(tmp_path)
+def test_magnitudes_sweep_setting(tmp_path, tiny_run, capsys, setting):
+    run = tiny_run
     key = setting.partition("=")[0]
     refused(capsys, tmp_path, run, "--set", "-", key, argv=("sweep", "--set", setting))
 
@@ -262,8 +261,8 @@ CASE_TWINS = [
 
 @pytest.mark.parametrize("table, cells, column, spelling, first", CASE_TWINS,
                          ids=[f"{t}-{s}" for t, _, _, s, _ in CASE_TWINS])
-def test_case_twin_ids(tmp_path, capsys, table, cells, column, spelling, first):
-    run = tiny(tmp_path)
+def test_case_twin_ids(tmp_path, tiny_run, capsys, table, cells, column, spelling, first):
+    run = tiny_run
     line = len(read_table(run, table)) + 1
     _twin(run, table, [cells])
     refused(capsys, tmp_path, run, f"{table}.csv", line, column, "the same id as", f"'{first}'",
@@ -289,8 +288,8 @@ CASE_TABLES = [
 
 @pytest.mark.parametrize("table, rows, line, column, spelling", CASE_TABLES,
                          ids=[c[0] + "-" + c[4] for c in CASE_TABLES])
-def test_case_twin_ids_in_optional_tables(tmp_path, capsys, table, rows, line, column, spelling):
-    run = tiny(tmp_path)
+def test_case_twin_ids_in_optional_tables(tmp_path, tiny_run, capsys, table, rows, line, column, spelling):
+    run = tiny_run
     if table == "projects":
         write_table(run, "project_offtake",
                     [["project", "mineral", "offtake_t", "unit_cost"], ["lynas", "li", "20", "11"]])
@@ -303,8 +302,8 @@ def test_case_twin_in_a_workbook(tmp_path, capsys):
     refused(capsys, tmp_path, run, "countries", 7, "country", "the same id as 'CHN'", "(chn)")
 
 
-def test_case_reference_hint(tmp_path, capsys):
-    run = tiny(tmp_path)
+def test_case_reference_hint(tmp_path, tiny_run, capsys):
+    run = tiny_run
     set_cell(run, "supply", 2, "mine_country", "chn")
     refused(capsys, tmp_path, run, "supply.csv", 2, "mine_country", "unknown country", "did you mean 'CHN'",
             "case-sensitive")
@@ -322,9 +321,9 @@ CONTROL_CELLS = [("countries", 3, "name"), ("countries", 4, "country"), ("supply
 
 @pytest.mark.parametrize("cell", CONTROL_CELLS, ids=[f"{t}.{c}" for t, _, c in CONTROL_CELLS])
 @pytest.mark.parametrize("name", list(CONTROLS))
-def test_control_character_in_a_cell(tmp_path, capsys, name, cell):
+def test_control_character_in_a_cell(tmp_path, tiny_run, capsys, name, cell):
     table, line, column = cell
-    run = tiny(tmp_path)
+    run = tiny_run
     rows = read_table(run, table)
     value = rows[line - 1][rows[0].index(column)]
     set_cell(run, table, line, column, value[:2] + CONTROLS[name] + value[2:])
@@ -333,29 +332,29 @@ def test_control_character_in_a_cell(tmp_path, capsys, name, cell):
 
 
 @pytest.mark.parametrize("name", ["VT", "NUL", "ESC-colour", "RLO"])
-def test_control_character_at_the_end_of_an_id_is_not_trimmed_away(tmp_path, capsys, name):
-    run = tiny(tmp_path)
+def test_control_character_at_the_end_of_an_id_is_not_trimmed_away(tmp_path, tiny_run, capsys, name):
+    run = tiny_run
     set_cell(run, "countries", 4, "country", "CHN" + CONTROLS[name])
     refused(capsys, tmp_path, run, "countries.csv", 4, "country", "control character")
 
 
 @pytest.mark.parametrize("text", ["CH\tN", "CH\nN", "\u200bCHN", "CHN\ufeff"], ids=["tab", "newline", "zwsp", "bom"])
-def test_invisible_or_line_breaking_character_inside_an_id(tmp_path, capsys, text):
-    run = tiny(tmp_path)
+def test_invisible_or_line_breaking_character_inside_an_id(tmp_path, tiny_run, capsys, text):
+    run = tiny_run
     set_cell(run, "countries", 4, "country", text)
     refused(capsys, tmp_path, run, "countries.csv", 4, "country", "control character")
 
 
-def test_free_text_keeps_tabs_and_line_breaks(tmp_path, capsys):
-    run = tiny(tmp_path)
+def test_free_text_keeps_tabs_and_line_breaks(tiny_run, capsys):
+    run = tiny_run
     set_cell(run, "countries", 3, "name", "Austra\tlia\nline two")
     assert main(["validate", str(run)]) == 0, capsys.readouterr().err
     capsys.readouterr()
 
 
 @pytest.mark.parametrize("name", ["ESC-colour", "CSI-C1", "RLO"])
-def test_control_character_in_a_header(tmp_path, capsys, name):
-    run = tiny(tmp_path)
+def test_control_character_in_a_header(tmp_path, tiny_run, capsys, name):
+    run = tiny_run
     rows = read_table(run, "supply")
     rows[0].append("notes" + CONTROLS[name])
     write_table(run, "supply", [rows[0]] + [row + [""] for row in rows[1:]])
@@ -371,8 +370,8 @@ def test_control_character_in_a_workbook_cell(tmp_path, capsys, name):
 
 @pytest.mark.parametrize("key, value", [("description", "\\u001b[31mred"), ("description", "\\u0000"),
                                         ("data", "ti\\u0000ny"), ("name", "ti\\u001bny")])
-def test_control_character_in_the_run_file(tmp_path, capsys, key, value):
-    run = tiny(tmp_path)
+def test_control_character_in_the_run_file(tmp_path, tiny_run, capsys, key, value):
+    run = tiny_run
     text = BASE_RUN.replace('year = 2030\n', f'year = 2030\n{key} = "{value}"\n') if key == "description" else \
         BASE_RUN.replace(f'{key} = "tiny"', f'{key} = "{value}"')
     run_text(run, text)
@@ -522,8 +521,8 @@ AT_ONCE = [
 
 @pytest.mark.parametrize("run_change, data_change, run_at, data_at", AT_ONCE,
                          ids=[f"at-once-{i}" for i in range(len(AT_ONCE))])
-def test_run_file_and_data_problems_together(tmp_path, capsys, run_change, data_change, run_at, data_at):
-    run = tiny(tmp_path)
+def test_run_file_and_data_problems_together(tmp_path, tiny_run, capsys, run_change, data_change, run_at, data_at):
+    run = tiny_run
     set_run(run, *run_change)
     set_cell(run, *data_change)
     lines, _ = refused(capsys, tmp_path, run, "tiny.toml", run_at[0], run_at[1])
@@ -551,8 +550,8 @@ QUOTES = [
 
 
 @pytest.mark.parametrize("table, line, column", QUOTES, ids=[f"{t}-{n}-{c}" for t, n, c in QUOTES])
-def test_unclosed_quote_reported_where_it_opens(tmp_path, capsys, table, line, column):
-    run = tiny(tmp_path)
+def test_unclosed_quote_reported_where_it_opens(tmp_path, tiny_run, capsys, table, line, column):
+    run = tiny_run
     rows = read_table(run, table)
     index = rows[0].index(column)
     text = "".join(",".join(row) + "\n" for row in rows[:line - 1])
@@ -563,9 +562,9 @@ def test_unclosed_quote_reported_where_it_opens(tmp_path, capsys, table, line, c
     refused(capsys, tmp_path, run, f"{table}.csv", line, column, "never closed")
 
 
-def test_unclosed_quote_after_a_multi_line_cell(tmp_path, capsys):
+def test_unclosed_quote_after_a_multi_line_cell(tmp_path, tiny_run, capsys):
     """A legitimately quoted cell over two lines, then a quote left open two rows later."""
-    run = tiny(tmp_path)
+    run = tiny_run
     text = ('option,mineral,mine_country,refine_country,unit_cost,max_t,notes\n'
             'li-CHN-CHN,li,CHN,CHN,10,100,"two\nlines"\n'
             'li-AUS-CHN,li,AUS,CHN,-12,100,\n'
@@ -578,8 +577,8 @@ def test_unclosed_quote_after_a_multi_line_cell(tmp_path, capsys):
 
 @pytest.mark.parametrize("cell, line, column", [('"CHN"x', 2, "mine_country"), ('"10" ', 2, "unit_cost"),
                                                 ('"li""x"y', 3, "mineral")])
-def test_text_after_a_closing_quote(tmp_path, capsys, cell, line, column):
-    run = tiny(tmp_path)
+def test_text_after_a_closing_quote(tmp_path, tiny_run, capsys, cell, line, column):
+    run = tiny_run
     rows = read_table(run, "supply")
     rows[line - 1][rows[0].index(column)] = "@@"
     text = "".join(",".join(row) + "\n" for row in rows).replace("@@", cell)
@@ -587,8 +586,8 @@ def test_text_after_a_closing_quote(tmp_path, capsys, cell, line, column):
     refused(capsys, tmp_path, run, "supply.csv", line, column, "after the closing quote")
 
 
-def test_quote_problem_does_not_hide_the_other_rows(tmp_path, capsys):
-    run = tiny(tmp_path)
+def test_quote_problem_does_not_hide_the_other_rows(tmp_path, tiny_run, capsys):
+    run = tiny_run
     text = ('option,mineral,mine_country,refine_country,unit_cost,max_t\n'
             'li-CHN-CHN,li,"CHN"x,CHN,10,100\n'
             'li-AUS-CHN,li,AUS,CHN,12,-1\n')
@@ -604,8 +603,8 @@ NAMES = ["..", ".", "...", ".hidden", "a/b", "a\\\\b", "/etc", "../out", "CON", 
 
 
 @pytest.mark.parametrize("name", NAMES, ids=[repr(n)[1:-1][:20] or "empty" for n in NAMES])
-def test_run_name_that_is_not_one_folder_in_runs_out(tmp_path, capsys, name):
-    run = tiny(tmp_path)
+def test_run_name_that_is_not_one_folder_in_runs_out(tmp_path, tiny_run, capsys, name):
+    run = tiny_run
     set_run(run, 'name = "tiny"', f'name = "{name}"')
     refused(capsys, tmp_path, run, "tiny.toml", 1, "name", argv=("solve",))
     before = _files(tmp_path)  # the default output folder as well: nothing beside or above runs/out/
@@ -620,8 +619,8 @@ FORMULA_IDS = ["'=x", "=1+1", "+cmd", "-dash", "@at", "'plain", "''two", "'", "'
 
 
 @pytest.mark.parametrize("option", FORMULA_IDS)
-def test_formula_like_id_round_trips_through_flows_csv(tmp_path, capsys, option):
-    run = tiny(tmp_path)
+def test_formula_like_id_round_trips_through_flows_csv(tmp_path, tiny_run, capsys, option):
+    run = tiny_run
     set_cell(run, "supply", 2, "option", option)  # the cheapest route: it carries flow
     out = tmp_path / "out-ok"
     passes_then_solves(capsys, run, out)

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pytest
 
-from cases import BASE_TABLES, route, write_dataset
+from cases import BASE, BASE_TABLES, ROOT, route, write_dataset
 from critmin import interrupts
 from critmin.cli import main
 from critmin.writers import staging
@@ -56,9 +56,7 @@ from critmin.writers.staging import PAUSE_VARIABLE, STAGING_PREFIX, reading
 
 pytestmark = pytest.mark.slow  # kills, Ctrl-C and full disks in real processes
 
-ROOT = Path(__file__).resolve().parents[1]
 DERIVED = ROOT / "runs" / "derived-2030.toml"
-BASE = ROOT / "runs" / "base-2030.toml"
 COMMANDS = ("solve", "stress", "sweep", "demand", "template")
 SETS = {"A": "policy.country_cap=0.65,1.0", "B": "policy.country_cap=0.7,0.9"}
 # Per command: the files of its set, its manifest (the set's last file), the file named in "a folder in the way".

@@ -31,7 +31,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cases import BASE_TABLES, route, write_dataset
+from cases import BASE, BASE_TABLES, ROOT, route, write_dataset
 from critmin.cli import main
 from critmin.inputs.data import load
 from critmin.results.portfolio import sha256
@@ -39,8 +39,6 @@ from critmin.results.verify import Family, check, read_portfolio
 
 pytestmark = pytest.mark.slow  # hundreds of tampered output sets, each verified
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 LOCATED = re.compile(r"^error: [^:]+:(\d+|-):[^:]+: .+")
 
 # Attack-suite counts per class: cases tried, and cases verify handled as asserted (reported in the closing note).
@@ -51,13 +49,6 @@ def _count(kind: str, handled: bool) -> None:
     entry = COUNTS.setdefault(kind, {"tried": 0, "handled": 0})
     entry["tried"] += 1
     entry["handled"] += int(handled)
-
-
-@pytest.fixture(scope="module")
-def base_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("attack-base") / "out"
-    assert main(["solve", str(BASE), "--out", str(out), "--quiet"]) == 0
-    return out
 
 
 def _copy(base: Path, tmp_path: Path) -> Path:

@@ -5,23 +5,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
+from cases import BASE, ROOT
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
 from critmin.optimization.solve import solve
 from critmin.results.tables import tidy
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 MINERALS = {"lithium", "nickel", "cobalt", "graphite", "manganese", "ndpr", "dytb"}
-
-
-@pytest.fixture(scope="module")
-def base_data():
-    return load(BASE)
 
 
 @pytest.fixture(scope="module")

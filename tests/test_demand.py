@@ -105,9 +105,9 @@ def test_unknown_targets_mode_is_a_located_error(tmp_path, capsys):
 
 
 def test_default_drivers_match_the_published_targets_within_15_percent():
+    from cases import ROOT
     from critmin.inputs.demand import comparison, derive
     from critmin.inputs.validate import load_dataset
-    from test_default_data import ROOT
 
     dataset = load_dataset(ROOT / "data" / "japan-2030")
     compared = comparison(dataset, derive(dataset, (2030,)))
@@ -138,7 +138,7 @@ def test_lfp_share_sweep_moves_targets_portfolio_and_cost(tmp_path, capsys):
     import openpyxl
     import pandas as pd
 
-    from test_default_data import ROOT
+    from cases import ROOT
 
     out = tmp_path / "lfp"
     assert main(["sweep", str(ROOT / "runs" / "derived-2030.toml"), "--set", "demand.chemistry_share.LFP=0,0.3,0.6",
@@ -152,7 +152,7 @@ def test_lfp_share_sweep_moves_targets_portfolio_and_cost(tmp_path, capsys):
 
 
 def test_demand_setting_without_derived_targets_is_a_usage_error(tmp_path, capsys):
-    from test_default_data import BASE
+    from cases import BASE
 
     assert main(["sweep", str(BASE), "--set", "demand.chemistry_share.LFP=0,0.3", "--out", str(tmp_path / "o")]) == 2
     assert 'need targets = "derived"' in capsys.readouterr().err

@@ -23,7 +23,7 @@ import json
 import pandas as pd
 import pytest
 
-from cases import make_data, route, solve_case
+from cases import BASE, ROOT, make_data, route, solve_case
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
 from critmin.inputs.disruptions import (Hit, Scenario, cover_price_floor, durations, loss_fractions, n_minus_1,
@@ -32,7 +32,6 @@ from critmin.optimization import build
 from critmin.optimization.solve import solve
 from critmin.results.stress import evaluate, portfolio_flows
 from critmin.results.tables import tidy
-from test_default_data import BASE, ROOT
 
 SUPPLY = [route("li-CHN-CHN", 10, 100), route("li-AUS-JPN", 15, 30)]
 DEAR_UNBOUGHT = route("li-AUS-CHN", 50, 100)  # refined in China: hit by "cut", sets rho = 50
@@ -210,11 +209,6 @@ def test_removing_recourse_breaks_the_stochastic_case(tmp_path, monkeypatch):
     assert results.objective != pytest.approx(1036.4)
 
 
-@pytest.fixture(scope="module")
-def default_data():
-    return load(BASE)
-
-
 def with_run(data, policy=None, solver=None, disruptions=None):
     run = data.run
     if policy:
@@ -227,18 +221,18 @@ def with_run(data, policy=None, solver=None, disruptions=None):
     return prepare(dataset, run)
 
 
-def test_default_dataset_ships_grounded_scenarios(default_data):
-    scenarios = scenarios_from_data(default_data)
+def test_default_dataset_ships_grounded_scenarios(base_data):
+    scenarios = scenarios_from_data(base_data)
     assert len(scenarios) >= 6
-    sources = default_data.dataset["disruptions"]["source"]
+    sources = base_data.dataset["disruptions"]["source"]
     assert all(("S3" in text) or ("assumption" in text) for text in sources)
 
 
-def test_zero_probabilities_reduce_to_the_rule_with_no_stock(default_data):
-    table = default_data.dataset["disruptions"].assign(probability=0.0)
+def test_zero_probabilities_reduce_to_the_rule_with_no_stock(base_data):
+    table = base_data.dataset["disruptions"].assign(probability=0.0)
     exact = {"mip_rel_gap": 0.0}
-    stochastic = tidy(default_data, solve(with_run(default_data, {"stockpile_mode": "stochastic"}, exact, table)))
-    rule = tidy(default_data, solve(with_run(default_data, {"stockpile_days": 0.0}, exact)))
+    stochastic = tidy(base_data, solve(with_run(base_data, {"stockpile_mode": "stochastic"}, exact, table)))
+    rule = tidy(base_data, solve(with_run(base_data, {"stockpile_days": 0.0}, exact)))
     assert stochastic.objective == pytest.approx(rule.objective, rel=1e-9)
     assert (stochastic.minerals["stockpile_t"] == 0).all()
 
@@ -291,8 +285,8 @@ def test_stress_extra_cost_is_never_negative_on_the_default_data(run):
     assert negative.empty, negative[["year", "scenario", "mineral", "extra_cost"]].to_string()
 
 
-def test_n_minus_1_scenarios(default_data):
-    scenarios = n_minus_1(default_data)
+def test_n_minus_1_scenarios(base_data):
+    scenarios = n_minus_1(base_data)
     countries = {s.name.split()[-1] for s in scenarios}
     assert "CHN" in countries and "JPN" not in countries
     assert all(s.probability == 0 and s.hits[0].duration_days == 60 for s in scenarios)

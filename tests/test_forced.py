@@ -70,8 +70,9 @@ def test_forcing_a_take_or_pay_stake_above_the_cap_is_diagnosed(tmp_path):
 
 def test_default_base_run_cheapest_forced_in_costs_equal_forced_solves():
     """The three cheapest forced-in costs the closing note quotes, each against its own forced solve."""
+    from cases import BASE
     from critmin.inputs.data import load
-    from test_default_data import BASE, with_policy
+    from test_default_data import with_policy
 
     data = load(BASE)
     base = tidy(data, solve(data, forced_in=True))

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from cases import ROOT
 from critmin.cli import main
 from critmin.inputs.validate import load_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = [pytest.mark.slow,  # LibreOffice converts the workbooks in a real process
               pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed: the real-client "
@@ -43,9 +43,9 @@ def convert(folder: Path, target: str, *files: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
+def converted(tmp_path_factory, base_out):
     folder = tmp_path_factory.mktemp("libreoffice")
-    assert main(["solve", str(ROOT / "runs" / "base-2030.toml"), "--out", str(folder / "base"), "--quiet"]) == 0
+    shutil.copytree(base_out, folder / "base")  # the base run, solved once per session
     assert main(["template", str(folder / "template.xlsx")]) == 0
     books = (folder / "base" / "results.xlsx", folder / "template.xlsx")
     return folder, convert(folder, "pdf", *books), convert(folder, CSV_FILTER, *books)

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pyomo.environ as pyo
 import pytest
 from pyomo.repn import generate_standard_repn
 
-from cases import make_data, route
+from cases import ROOT, make_data, route
 from critmin.cli import main
 from critmin.inputs.data import load
 from critmin.optimization.build import build_model
 from critmin.optimization.marginal import TARGET_SCALED, target_slopes
 from critmin.optimization.solve import solve, solve_model, solver_options
 from critmin.results.tables import tidy
-
-ROOT = Path(__file__).resolve().parents[1]
 
 ROUTES = [route("li-CHN-CHN", 10, 100), route("li-AUS-CHN", 12, 100), route("li-AUS-JPN", 15, 100),
           route("li-CHL-CHL", 14, 30)]

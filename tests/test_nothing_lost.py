@@ -28,13 +28,12 @@ from pathlib import Path
 
 import pytest
 
+from cases import BASE, ROOT
 from critmin.results.verify import verify_folder
 from critmin.writers.staging import PAUSE_VARIABLE, STAGING_PREFIX
 
 pytestmark = pytest.mark.slow  # runs killed at random times in real processes
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 OUTPUTS = ("results.xlsx", "summary.json", "flows.csv", "manifest.json")
 STATES: dict[str, int] = {}  # which states the kills left, for the record
 

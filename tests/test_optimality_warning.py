@@ -17,11 +17,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from cases import ROOT
 from critmin import synthetic
 from critmin.cli import main
 from critmin.results.optimality import GAP_WARNING_ABOVE, gap_warnings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -26,14 +26,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cases import BASE_TABLES, route, write_dataset
+from cases import BASE, BASE_TABLES, ROOT, route, write_dataset
 from critmin.cli import main
 from critmin.errors import InputError
 
 pytestmark = pytest.mark.slow  # over 10 s: data overrides solved on the default data
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 ROUTES = [route("li-CHN-CHN", 10, 1000), route("li-CHN-AUS", 11, 1000), route("li-AUS-AUS", 12, 1000)]
 RUN = """name = "case"
 data = "data"

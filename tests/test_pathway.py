@@ -12,13 +12,12 @@ import dataclasses
 
 import pytest
 
-from cases import route, solve_case
+from cases import BASE, route, solve_case
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
 from critmin.optimization.build import capital_recovery_factor
 from critmin.optimization.solve import solve
 from critmin.results.tables import tidy
-from test_default_data import BASE
 
 pytestmark = pytest.mark.slow  # the default ten-year pathway solved, stressed and swept
 
@@ -125,7 +124,7 @@ def test_default_pathway_end_to_end(tmp_path):
     import openpyxl
     import pandas as pd
 
-    from test_default_data import ROOT
+    from cases import ROOT
 
     out = tmp_path / "pathway"
     assert main(["solve", str(ROOT / "runs" / "pathway-2026-2035.toml"), "--out", str(out), "--quiet"]) == 0
@@ -173,7 +172,7 @@ def test_scenarios_strike_in_every_planned_year(tmp_path):
 def test_stress_and_sweep_run_on_the_default_pathway(tmp_path, capsys):
     import pandas as pd
 
-    from test_default_data import ROOT
+    from cases import ROOT
 
     run = ROOT / "runs" / "pathway-2026-2035.toml"
     assert main(["stress", str(run), "--out", str(tmp_path / "stress")]) == 0

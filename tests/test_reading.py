@@ -18,7 +18,7 @@ from shutil import which as shutil_which
 import openpyxl
 import pytest
 
-from cases import BASE_TABLES, route, write_dataset
+from cases import BASE_TABLES, route, tiny, write_dataset
 from critmin.cli import main
 
 
@@ -222,7 +222,6 @@ def test_each_country_keeps_one_colour_across_charts_and_runs(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the sweep's labels
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SWEEP_KEYS = ("data.targets[mineral=li].target_t=*0.8,*1.2", "data.supply[option=li-CHN-CHN].max_t=50,100",
               "data.supply[option=li-AUS-CHN].max_t=80,100")
 
@@ -231,12 +230,8 @@ SWEEP_KEYS = ("data.targets[mineral=li].target_t=*0.8,*1.2", "data.supply[option
 def swept(tmp_path_factory):
     """A sweep of data overrides on the tiny fixture: the requirement (first, the x axis) and two routes'
     maxima (the legend: both name the column max_t)."""
-    import shutil
-
     folder = tmp_path_factory.mktemp("sweep")
-    shutil.copytree(FIXTURES / "tiny", folder / "tiny")
-    shutil.copy(FIXTURES / "tiny.toml", folder / "tiny.toml")
-    argv = ["sweep", str(folder / "tiny.toml"), "--out", str(folder / "out"), "--quiet", "--workers", "1"]
+    argv = ["sweep", str(tiny(folder)), "--out", str(folder / "out"), "--quiet", "--workers", "1"]
     for key in SWEEP_KEYS:
         argv += ["--set", key]
     assert main(argv) == 0

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from cases import BASE, ROOT
 from critmin.cli import main
 from critmin.commands import sweep as sweep_command
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 CAP_SWEEP = "policy.country_cap=1.0:0.4:0.05"
 
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from cases import tiny
 from critmin.cli import main
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 # Optional tables the tiny fixture lacks, for rules that live in them.
 PROJECTS = [
@@ -40,12 +39,6 @@ RECYCLING = [
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def tiny(tmp_path: Path) -> Path:
-    """Copy the tiny dataset and its run file into ``tmp_path``; return the run file."""
-    shutil.copytree(FIXTURES / "tiny", tmp_path / "tiny")
-    return Path(shutil.copy(FIXTURES / "tiny.toml", tmp_path / "tiny.toml"))
 
 
 def table_path(run: Path, table: str) -> Path:

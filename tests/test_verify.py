@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from cases import BASE, ROOT
 from critmin.cli import main
 from critmin.inputs.data import load
 from critmin.results import verify as verify_module
 from critmin.results.verify import check, read_portfolio, sha256, verify_folder
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "runs" / "base-2030.toml"
 STOCHASTIC = ROOT / "runs" / "stochastic-2030.toml"
 LOCATED = re.compile(r"^error: [^:]+:(\d+|-):[^:]+: .+")
 
@@ -29,13 +28,6 @@ def _record(report) -> None:
     for name, family in report.families.items():
         if family.relative > LARGEST["relative"]:
             LARGEST.update(relative=family.relative, where=f"{name}: {family.where}")
-
-
-@pytest.fixture(scope="module")
-def base_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("base") / "out"
-    assert main(["solve", str(BASE), "--out", str(out), "--quiet"]) == 0
-    return out
 
 
 @pytest.fixture(scope="module")
