@@ -107,6 +107,7 @@ def test_readme_base_figures(base):
                                          "lynas-lre", "olaroz", "taganito"}
 
 
+@pytest.mark.slow  # the ten-year default pathway, as test_pathway.py (slow) solves it
 def test_readme_pathway_proves_caremag_2027():
     """At 1e-6 the pathway's optimum starts Caremag in 2027 (a 0.1 % gap stopped at Iluka 2027)."""
     data = load(ROOT / "runs" / "pathway-2026-2035.toml")

@@ -64,6 +64,7 @@ def test_a_loose_gap_warns_in_quiet_mode_too(generated, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # proves the generated instance optimal: the slowest test of the quick loop
 def test_a_proven_run_does_not_warn(generated, capsys):
     code, out_text, err, out = _solve(generated, 0.0, capsys)
     assert code == 0, err

@@ -243,6 +243,7 @@ def test_sweep_section_in_the_run_file_is_validated(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # starts a Dask cluster
 def test_dask_local_cluster(tmp_path):
     """The same sweep on a Dask cluster (in-process workers, TCP like a real one) gives the same costs;
     the scheduler comes from --scheduler, then from the run file's [sweep] section."""
