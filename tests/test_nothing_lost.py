@@ -51,7 +51,9 @@ def _start(run: Path, out: Path, pause: float | None = None) -> subprocess.Popen
     env.pop(PAUSE_VARIABLE, None)
     if pause:
         env[PAUSE_VARIABLE] = str(pause)
-    return subprocess.Popen([sys.executable, "-m", "critmin", "solve", str(run), "--out", str(out), "--quiet"],
+    # --force: these runs replace another run's outputs on purpose (that is what is under test)
+    return subprocess.Popen([sys.executable, "-m", "critmin", "solve", str(run), "--out", str(out), "--quiet",
+                             "--force", "--no-forced-in"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

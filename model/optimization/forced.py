@@ -6,7 +6,8 @@ planned year), the run is solved again with it forced in
 (``policy.force_projects``); its forced-in cost is the increase of the
 objective, in the objective's own terms (annual cost; a pathway's discounted
 total).  Where forcing it in leaves no feasible portfolio the cost is
-``None`` with a reason.
+``None`` with a reason.  Only a proven optimum is a baseline (``optimization.solve``
+skips this step after a time-limited stop).
 
 Both solves stop within ``solver.mip_rel_gap`` of their optimum, so a
 forced-in cost is exact to within that gap times the objective (a proven

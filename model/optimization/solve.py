@@ -49,7 +49,9 @@ def solve(data: ModelData, marginal: bool = False, forced_in: bool = False) -> O
     solver = _highs()
     version = ".".join(str(part) for part in solver.version())
     forced = None
-    if forced_in and strict.status != "infeasible":
+    # Only against a proven optimum: a time-limited incumbent's objective is no baseline for a difference
+    # (and each forced re-solve could run to the time limit again).
+    if forced_in and strict.status == "optimal":
         chosen = {p for (p, _), v in strict.values.get("stake", {}).items() if v > 0.5}
         built = {k for (k, _), v in strict.values.get("build", {}).items() if v > 0.5}
         forced = forced_in_costs(data, strict.objective, chosen, built)
