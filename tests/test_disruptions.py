@@ -26,8 +26,14 @@ import pytest
 from cases import BASE, ROOT, make_data, route, solve_case
 from critmin.cli import main
 from critmin.inputs.data import load, prepare
-from critmin.inputs.disruptions import (Hit, Scenario, cover_price_floor, durations, loss_fractions, n_minus_1,
-                                        scenarios_from_data)
+from critmin.inputs.disruptions import (
+    Hit,
+    cover_price_floor,
+    durations,
+    loss_fractions,
+    n_minus_1,
+    scenarios_from_data,
+)
 from critmin.optimization import build
 from critmin.optimization.solve import solve
 from critmin.results.stress import evaluate, portfolio_flows

@@ -158,7 +158,7 @@ def write_checked(out: Path, data, results, document: dict, replaces=None):
     from ..results.verify import sha256, verify_files
     from ..writers.files import write_json, write_text
     from ..writers.outputs import OUTPUT_FILES, write_outputs
-    from ..writers.staging import MANIFEST, staged_files, staged_outputs
+    from ..writers.staging import staged_files, staged_outputs
 
     wall = document.setdefault("wall_seconds", {})
     names = tuple(replaces or OUTPUT_FILES) + ("stress.csv",)

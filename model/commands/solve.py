@@ -6,8 +6,18 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, MANIFEST, add_force_argument, add_set_argument, check_failed,
-                     check_out_folder, default_out, manifest, write_checked)
+from .common import (
+    EXIT_INFEASIBLE,
+    EXIT_SOLVED,
+    MANIFEST,
+    add_force_argument,
+    add_set_argument,
+    check_failed,
+    check_out_folder,
+    default_out,
+    manifest,
+    write_checked,
+)
 
 
 def add_parser(commands) -> None:
@@ -22,8 +32,8 @@ def add_parser(commands) -> None:
 
 
 def run(arguments) -> int:
-    from ..inputs.data import load
     from .. import interrupts
+    from ..inputs.data import load
     from ..optimization.solve import NoSolutionError, solve
     from ..results.optimality import run_warnings
     from ..results.tables import tidy

@@ -17,8 +17,18 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import (EXIT_INFEASIBLE, EXIT_SOLVED, MANIFEST, add_force_argument, add_set_argument, check_failed,
-                     check_out_folder, default_out, manifest, write_checked)
+from .common import (
+    EXIT_INFEASIBLE,
+    EXIT_SOLVED,
+    MANIFEST,
+    add_force_argument,
+    add_set_argument,
+    check_failed,
+    check_out_folder,
+    default_out,
+    manifest,
+    write_checked,
+)
 
 
 def add_parser(commands) -> None:

@@ -23,8 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_INTERRUPTED  # noqa: F401  (a sweep interrupted by Ctrl-C exits with it)
-from .common import EXIT_SOLVED, add_force_argument, check_out_folder, default_out, manifest_head
+from .common import (
+    EXIT_INTERRUPTED,  # noqa: F401  (a sweep interrupted by Ctrl-C exits with it)
+    EXIT_SOLVED,
+    add_force_argument,
+    check_out_folder,
+    default_out,
+    manifest_head,
+)
 from .points import PointGrid, add_grid_arguments, solve_point
 
 POINTS_FOLDER = PointGrid.folder_name("sweep")

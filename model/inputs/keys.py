@@ -31,8 +31,9 @@ MAX_SEED = 2**63 - 1
 class Key:
     """One run-file key as the key tables list it; for the sections it is derived from a dataclass field."""
 
-    kind: str  # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode", "targets", "years", "ids",
-    #            "settings"
+    # "text", "year", "fraction", "number", "count", "stages", "fractions", "ally", "address", "mode",
+    # "targets", "years", "ids", "settings"
+    kind: str
     default: object
     meaning: str
     limit: Limit | None = None  # the magnitudes the solver resolves (schema.limit), for numbers

@@ -21,13 +21,45 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import UNPRINTABLE_CATEGORIES, InputError, Problem, UsageError
+
 # The declarations, importable from here too (``runfile.STAGES``, ``runfile.Policy`` ...).
-from .keys import (DEMAND_KEYS, MAX_COUNT, POLICY_KEYS, RUN_KEYS, SECTION_OPTIONS, SECTIONS,  # noqa: F401
-                   SOLVER_KEYS, STAGES, STOCKPILE_MODES, SWEEP_KEYS, DemandOptions, Key, Policy, Run, SolverOptions,
-                   SweepOptions, _parse_value, _unknown, coerce, key_table, keys_of, option, section_options)
+from .keys import (  # noqa: F401
+    DEMAND_KEYS,
+    MAX_COUNT,
+    POLICY_KEYS,
+    RUN_KEYS,
+    SECTION_OPTIONS,
+    SECTIONS,
+    SOLVER_KEYS,
+    STAGES,
+    STOCKPILE_MODES,
+    SWEEP_KEYS,
+    DemandOptions,
+    Key,
+    Policy,
+    Run,
+    SolverOptions,
+    SweepOptions,
+    _parse_value,
+    _unknown,
+    coerce,
+    key_table,
+    keys_of,
+    option,
+    section_options,
+)
+
 # The --set grammar, importable from here too.
-from .settings import (MAX_POINTS, SETTABLE, Setting, _setting_values, parse_overrides,  # noqa: F401
-                       parse_setting, with_overrides, with_settings)
+from .settings import (  # noqa: F401
+    MAX_POINTS,
+    SETTABLE,
+    Setting,
+    _setting_values,
+    parse_overrides,
+    parse_setting,
+    with_overrides,
+    with_settings,
+)
 
 
 def load_run(path: Path) -> Run:
@@ -200,7 +232,7 @@ def check_run_against_data(run: Run, dataset) -> None:
         have = set(targets.loc[targets["year"] == year, "mineral"])
         if not have:
             problems.append(Problem(dataset.where["targets"], None, "year",
-                                    f"no targets for the run's year {year}", f"years present: "
+                                    f"no targets for the run's year {year}", "years present: "
                                     + ", ".join(str(y) for y in sorted(set(targets["year"])))))
             continue
         for mineral in sorted(minerals - have):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import currency, schema
 from ..errors import InputError, Problem
+from . import currency, schema
 from .reading import RawTable, Unreadable, read_dataset
 from .schema import BOOL, BOOL_TEXT, ID, QUANTITY, RATE, TEXT, YEAR, Table
 
@@ -65,7 +65,8 @@ def load_dataset(path: Path) -> Dataset:
         if table.name not in raw:
             if table.required:
                 problems.append(Problem(label, None, None,
-                                        "required table is missing" + (" (no such file)" if is_folder else " (no such sheet)")))
+                                        "required table is missing"
+                                        + (" (no such file)" if is_folder else " (no such sheet)")))
                 unreadable.add(table.name)
             tables[table.name] = _empty_frame(table)
             rows[table.name] = []
@@ -114,7 +115,8 @@ def _typed_table(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[int], 
         seen.add(name)
         if name not in known:
             guess = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; expected {', '.join(c.name for c in table.columns)}"
+            expected = ", ".join(c.name for c in table.columns)
+            hint = f"; did you mean '{guess[0]}'?" if guess else f"; expected {expected}"
             problems.append(Problem(raw.where, raw.header_row, name or "(blank header)", "unknown column" + hint))
     for column in table.columns:
         if column.required and column.name not in raw.header:
@@ -355,7 +357,8 @@ def _check_disruptions(dataset: Dataset) -> list[Problem]:
                                                                    table["probability"], factors)):
         row = dataset.rows["disruptions"][i]
         if not pd.isna(days) and not 0 < days <= 365:
-            problems.append(Problem(where, row, "duration_days", "must be more than 0 and at most 365 days", f"{days:g}"))
+            problems.append(Problem(where, row, "duration_days", "must be more than 0 and at most 365 days",
+                                    f"{days:g}"))
         if factor is not None and not pd.isna(factor) and factor < 1:
             problems.append(Problem(where, row, "price_factor", "must be at least 1 (a price shock raises prices; "
                                     "blank for none)", f"{factor:g}"))

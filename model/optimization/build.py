@@ -35,6 +35,7 @@ from ..inputs.data import ModelData
 from ..inputs.disruptions import constants, country_loss, foreign_countries
 from ..inputs.runfile import STAGES
 from ..inputs.scenarios import recourse_scenarios
+
 # The levers, the elastic slacks (RELAXABLE: the limit each relaxes, the position of the mineral in its
 # index, its penalty weight) and the capital recovery factor are plain data the results share: types.py.
 from .types import LEVERS, RELAXABLE, capital_recovery_factor  # noqa: F401
@@ -210,7 +211,8 @@ def define_route_bounds(model, data: ModelData) -> None:
 
     model.route_max = pyo.Constraint(model.OT, rule=_nontrivial(upper))
     switched_with_minimum = [(o, t) for o, t in model.OT_switch if data.routes[o].min_t > 0]
-    model.route_min = pyo.Constraint(pyo.Set(initialize=switched_with_minimum, dimen=2, ordered=True), rule=_nontrivial(lower))
+    model.route_min = pyo.Constraint(pyo.Set(initialize=switched_with_minimum, dimen=2, ordered=True),
+                                     rule=_nontrivial(lower))
 
 
 def define_equity(model, data: ModelData) -> None:
@@ -259,7 +261,8 @@ def define_recycling(model, data: ModelData) -> None:
     per stream: sum_{m in stream} f[m] <= sum_{k of that stream} capacity[k] B[k,t] (plants built by t);
     r[m] (+ gap) >= share[m] * target[m]."""
     model.recovery = pyo.Constraint(
-        model.R, model.T, rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
+        model.R, model.T,
+        rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
     model.feedstock = pyo.Constraint(
         model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.feedstock_t(m, t))
     streams = data.stream_minerals
@@ -321,7 +324,8 @@ def define_stockpile(model, data: ModelData) -> None:
         before = model.stock[m, t - 1] if t > data.years[0] else data.minerals[m].existing_stock_t
         return model.stock[m, t] - before - move_slack(m, t) <= data.minerals[m].max_stock_build_t
 
-    model.stock_build = pyo.Constraint(pyo.Set(initialize=limited, dimen=2, ordered=True), rule=_nontrivial(build_limit))
+    model.stock_build = pyo.Constraint(pyo.Set(initialize=limited, dimen=2, ordered=True),
+                                       rule=_nontrivial(build_limit))
 
 
 def define_budget(model, data: ModelData) -> None:
@@ -383,7 +387,8 @@ def define_policy_limits(model, data: ModelData) -> None:
         flows = sum(data.share_in(e, data.conflict) * flow_of(model, e, t) for e in data.flows_of(m))
         return flows - conflict_slack(m, t) <= policy.conflict_max_share * data.target[m, t]
 
-    model.conflict_share = pyo.Constraint(pyo.Set(initialize=conflict_index, dimen=2, ordered=True), rule=_nontrivial(conflict))
+    model.conflict_share = pyo.Constraint(pyo.Set(initialize=conflict_index, dimen=2, ordered=True),
+                                          rule=_nontrivial(conflict))
 
     friendly = data.allies | {data.home}
     ally_index = [(g, m, t) for g in STAGES if policy.ally_min_share.get(g, 0) > 0 for m in model.M for t in data.years]

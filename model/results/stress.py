@@ -24,8 +24,8 @@ from ..inputs.data import ModelData
 from ..inputs.disruptions import Scenario, constants
 
 COLUMNS = ["scenario", "probability", "year", "mineral", "duration_days", "cover_price_floor", "lost_t", "stock_t",
-           "stock_drawn_t", "emergency_t", "unmet_t", "emergency_cost", "stock_replenish_cost", "penalty", "undelivered_saving",
-           "price_shock_cost", "extra_cost", "cover_days"]
+           "stock_drawn_t", "emergency_t", "unmet_t", "emergency_cost", "stock_replenish_cost", "penalty",
+           "undelivered_saving", "price_shock_cost", "extra_cost", "cover_days"]
 
 
 def portfolio_flows(data: ModelData, values: dict, year: int) -> dict:
