@@ -373,7 +373,7 @@ def _check_disruptions(dataset: Dataset) -> list[Problem]:
 
 
 def _check_realism(dataset: Dataset) -> list[Problem]:
-    """Price basis (exactly one of unit_cost and price_factor) and mine blends (DESIGN "Realism extensions").
+    """Price basis (exactly one of unit_cost and price_factor) and mine blends (docs/model.md "Mine blends").
 
     A blend's shares lie in (0, 1] and sum to 1; a source listed in mine_mix
     has mine_country * in its own table, and every * source is listed.

@@ -1,25 +1,34 @@
-"""The portfolio MILP: variables, one ``define_<family>`` per constraint family, objective.
+"""The portfolio MILP: sets, variables, one ``define_<family>`` per constraint family, the objective.
 
-Notation (DESIGN.md): market route ``o``, project ``p``, mineral ``m``,
-recycling plant ``k``, foreign country ``c``, stage ``g`` in {mine, refine},
-year ``t`` (one planned year for now, kept as an index for the pathway).
-Every flow is in tonnes per year of the mineral's reporting unit; every cost
-in currency per year.
+Notation as in docs/model.md: market route ``o``, project ``p``, mineral
+``m``, recycling plant ``k``, foreign country ``c``, stage ``g`` in {mine,
+refine}, planned year ``t`` (one year, or every year of a pathway, planned
+at once), disruption scenario ``s``.  Every flow is in tonnes per year of
+the mineral's reporting unit; every cost in the dataset's currency per year;
+the objective discounts each planned year to the first.
 
-Variables, named from the domain with DESIGN.md's symbol:
+Index sets (``define_sets``; sparse and sorted, from the rows that exist):
+``OT`` the (route, year) pairs in which a route exists, ``OT_switch`` those
+with a binary, ``PM`` the (project, mineral) offtakes, ``PT``/``KT`` the
+(project, year) and (plant, year) pairs in which a stake or plant can start,
+``R`` the minerals with recycling feedstock.
 
-- ``buy[o,t]``  x[o]   tonnes bought on market route o
-- ``use[o]``    z[o]   binary: route o used (only for routes with min_t or fixed_cost)
-- ``stake[p]``  y[p]   binary: equity stake taken in project p
-- ``offtake[p,m,t]`` q[p,m]  tonnes of m taken from project p
-- ``stock[m,t]`` s[m]  stockpile level held
-- ``build[k]``  b[k]   binary: recycling plant k built
-- ``feed[m,t]`` f[m], ``recycled[m,t]`` r[m]  recycling feed and output
-- ``shortfall[m,t]`` u[m]  unmet target (elastic mode only), with
-  ``recycling_gap`` and ``ally_gap`` the elastic slacks of the two floors and,
-  in elastic mode only, one slack per other limit that can make the strict
-  model infeasible (``RELAXABLE``): caps, any-stage caps, the conflict share,
-  committed take-or-pay floors, the stock floor and the stock-move limit.
+Variables, named from the domain with docs/model.md's symbol:
+
+- ``buy[o,t]``        x[o,t]   tonnes bought on market route o
+- ``use[o,t]``        z[o,t]   binary: route o used (only routes with min_t or fixed_cost)
+- ``stake[p,t]``      y[p,t]   binary: the stake in project p starts delivering in year t
+                               (built B[p,t] = sum_{tau <= t} y[p,tau]; committed stakes have B fixed)
+- ``offtake[p,m,t]``  q[p,m,t] tonnes of m taken from project p
+- ``stock[m,t]``      s[m,t]   stockpile level held
+- ``build[k,t]``      b[k,t]   binary: recycling plant k starts running in year t
+- ``feed[m,t]``, ``recycled[m,t]``  f, r: recycling feed and output
+- ``draw``, ``emergency``, ``unmet``  w, v, n: the second stage of the stochastic mode (``define_recourse``),
+  with ``var_level``/``tail_excess`` (eta, u) for CVaR (``define_risk``) and the N-1 rows (``define_n_minus_1``)
+- ``shortfall[m,t]``  u[m,t]   unmet target (elastic mode only), with ``recycling_gap`` and ``ally_gap`` the
+  slacks of the two floors and, in elastic mode only, one slack per other limit that can make the strict
+  model infeasible (``RELAXABLE``): caps, any-stage caps, the conflict share, committed take-or-pay floors,
+  the stock floor and the stock-move limit.
 
 Mine blends (``mine_mix``): a flow counts at the mine stage as share x flow
 for each country of its blend (``ModelData.stage_shares``).
@@ -88,7 +97,7 @@ def define_sets(model, data: ModelData) -> None:
 
 
 def define_variables(model, data: ModelData) -> None:
-    """Decisions, with DESIGN's symbols (module docstring); sparse: only existing (route, year) pairs and
+    """Decisions, with docs/model.md's symbols (module docstring); sparse: only existing (route, year) pairs and
     start years.  The three elastic slacks of targets and floors exist in both modes (fixed at 0 when strict)."""
     model.buy = pyo.Var(model.OT, within=pyo.NonNegativeReals)
     model.use = pyo.Var(model.OT_switch, within=pyo.Binary)
