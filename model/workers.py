@@ -1,4 +1,5 @@
-"""Worker processes for parallel re-solves (forced-in costs, sweep points): they never outlive their parent.
+"""Worker processes for parallel re-solves (``executors``: sweep and sensitivity points, forced-in costs)
+never outlive their parent.
 
 Linux: the kernel sends the worker SIGKILL when the process that forked it
 dies (prctl PR_SET_PDEATHSIG).  Everywhere, and as a fallback: a daemon
@@ -35,8 +36,3 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="critmin-parent-watch", daemon=True).start()
-
-
-def worker_initializer(parent: int | None = None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent(parent if parent is not None else os.getppid())

@@ -104,9 +104,7 @@ def _read_csv(name: str, file: Path) -> RawTable:
         text = text.replace("\0", stand_in)
     lines = _lines(text)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    header_row = 1
-    rows = []
+    table = _Rows()
     problems = []
     while True:
         start = reader.line_num + 1  # a quoted cell may span lines: a row is where it starts
@@ -115,20 +113,34 @@ def _read_csv(name: str, file: Path) -> RawTable:
         except StopIteration:
             break
         except csv.Error as error:
-            problems.append(_csv_problem(where, lines, start, reader.line_num, header, error))
+            problems.append(_csv_problem(where, lines, start, reader.line_num, table.header, error))
             continue  # the reader goes on at the next line
         if stand_in is not None:
             cells = [cell.replace(stand_in, "\0") for cell in cells]
+        table.add(start, cells)
+    return table.raw(name, where, problems)
+
+
+class _Rows:
+    """A table's rows as a CSV file or a sheet gives them: blank rows skipped, note rows before the
+    header skipped, the first other row the header, every later row a dict by header name."""
+
+    def __init__(self):
+        self.header: list[str] | None = None
+        self.header_row = 1
+        self.rows: list[tuple[int, dict[str, str]]] = []
+
+    def add(self, number: int, cells: list[str]) -> None:
         if not any(_trim(cell) for cell in cells):
-            continue
-        if header is None:
-            if is_note_row(cells):
-                continue
-            header = [_trim(cell) for cell in cells]
-            header_row = start
-            continue
-        rows.append((start, _cells_by_header(header, cells)))
-    return RawTable(name, where, tuple(header or ()), header_row, tuple(rows), tuple(problems))
+            return
+        if self.header is None:
+            if not is_note_row(cells):
+                self.header, self.header_row = [_trim(cell) for cell in cells], number
+            return
+        self.rows.append((number, _cells_by_header(self.header, cells)))
+
+    def raw(self, name: str, where: str, problems) -> RawTable:
+        return RawTable(name, where, tuple(self.header or ()), self.header_row, tuple(self.rows), tuple(problems))
 
 
 def _lines(text: str) -> list[str]:
@@ -268,9 +280,7 @@ def _read_sheet(workbook, sheet) -> RawTable:
     parser = _tolerant_parser()(sheet._get_source(), sheet._shared_strings, data_only=False,
                                  epoch=workbook.epoch, date_formats=getattr(workbook, "_date_formats", set()),
                                  timedelta_formats=getattr(workbook, "_timedelta_formats", set()))
-    header: list[str] | None = None
-    header_row = 1
-    rows = []
+    table = _Rows()
     faults = parser.faults  # (row, column index or None, message, value)
     last = 0
     try:
@@ -295,15 +305,7 @@ def _read_sheet(workbook, sheet) -> RawTable:
                     cells[index] = cell["value"]
                 else:
                     cells[index] = _cell_text(cell["value"])
-            if not any(_trim(cell) for cell in cells):
-                continue
-            if header is None:
-                if is_note_row(cells):
-                    continue
-                header = [_trim(cell) for cell in cells]
-                header_row = number
-                continue
-            rows.append((number, _cells_by_header(header, cells)))
+            table.add(number, cells)
     except Exception as error:  # XML that breaks off (a truncated file) or is not well formed
         faults.append(_xml_fault(sheet, error, last))
     finally:
@@ -312,7 +314,8 @@ def _read_sheet(workbook, sheet) -> RawTable:
     def column_name(row: int, index: int | None) -> str | None:
         if index is None:
             return None
-        if header and row > header_row and index <= len(header) and header[index - 1]:
+        header = table.header
+        if header and row > table.header_row and index <= len(header) and header[index - 1]:
             return header[index - 1]
         from openpyxl.utils import get_column_letter
 
@@ -320,7 +323,7 @@ def _read_sheet(workbook, sheet) -> RawTable:
 
     problems = tuple(Problem(title, row, column_name(row, index), message, value)
                      for row, index, message, value in faults)
-    return RawTable(title, title, tuple(header or ()), header_row, tuple(rows), problems)
+    return table.raw(title, title, problems)
 
 
 _PARSER = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from ..inputs.data import ModelData
@@ -46,17 +45,14 @@ def forced_in_costs(data: ModelData, objective: float, chosen_projects: set[str]
     """{"rows": [{kind, id, forced_in_cost, forced_objective, start_year, reason}], "seconds", "tolerance"}."""
     start = time.perf_counter()
     todo = candidates(data, chosen_projects, built_plants)
-    workers = max(1, min(workers or (os.cpu_count() or 1), len(todo)))
-    if workers > 1:
-        from ..workers import worker_initializer
+    from ..executors import Executor, run_tasks
 
-        with ProcessPoolExecutor(max_workers=workers, initializer=worker_initializer,
-                                 initargs=(os.getpid(),)) as pool:
-            results = list(pool.map(_forced_solve, [data] * len(todo), todo))
-    else:
-        results = [_forced_solve(data, item) for item in todo]
+    results: dict[tuple[str, str], tuple] = {}
+    run_tasks(_forced_solve, data, [(item, item) for item in todo],
+              Executor(None, workers or (os.cpu_count() or 1)), results.__setitem__)
     rows = []
-    for (kind, name), (forced_objective, start_year, reason) in zip(todo, results):
+    for kind, name in todo:
+        forced_objective, start_year, reason = results[kind, name]
         rows.append(dict(kind=kind, id=name, forced_in_cost=None if forced_objective is None
                          else forced_objective - objective, forced_objective=forced_objective,
                          start_year=start_year, reason=reason))

@@ -260,7 +260,7 @@ class Context:
     def __init__(self, data: ModelData, portfolio: Portfolio):
         self.data, self.portfolio, self.policy = data, portfolio, data.policy
         self.elastic = portfolio.status == "infeasible"
-        self.flows_of = {m: data.routes_of(m) + data.offtakes_of(m) for m in data.minerals}
+        self.flows_of = {m: data.flows_of(m) for m in data.minerals}
         self._through: dict[tuple, dict[str, float]] = {}
 
     def allowed(self, limit: str, m: str, t: int, where: str = "") -> float:
