@@ -371,3 +371,19 @@ def test_default_data_prices_are_written(tmp_path, capsys):
     assert graphite["target"] == pytest.approx(2970.11, abs=0.01)
     assert graphite["target_row_dual"] == pytest.approx(4000)
     assert stock["lithium"] > 0
+
+
+def test_stockpile_day_price_counts_a_blend_by_its_share(tmp_path):
+    """The only route is a blend mined 60 % in AUS, 40 % in CHN, refined at home; 100 t.  The stock covers
+    the largest exposure, AUS's 60 t (not the whole 100 t flow): one more day costs 60/365 a year of
+    carrying (1 per t)."""
+    tables = {"supply": [dict(option="li-mix-JPN", mineral="li", mine_country="*", refine_country="JPN",
+                              unit_cost=5, max_t=200)],
+              "mine_mix": [dict(source_type="market", source_id="li-mix-JPN", mine_country="AUS", share=0.6),
+                           dict(source_type="market", source_id="li-mix-JPN", mine_country="CHN", share=0.4)]}
+    policy = {"stockpile_days": 60}
+    results = priced(tmp_path / "a", tables, policy)
+    price = value(results, "stockpile_days", mineral="li")
+    assert price == pytest.approx(60 / 365)
+    more = cost(tmp_path / "b", tables, {**policy, "stockpile_days": 61})
+    assert more - results.objective == pytest.approx(price)

@@ -72,6 +72,45 @@ class Offtake:
     price_floor: float | None = None  # the unit cost is never below this (a contract floor)
 
 
+ROUTE, OFFTAKE = "route", "offtake"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One way a mineral arrives: a market route ``o`` (key: its option id) or an equity offtake
+    (key: the pair ``(p, m)``).  Everything the model, the results and the checks ask of a flow."""
+
+    key: str | tuple[str, str]
+    kind: str  # ROUTE or OFFTAKE
+    mineral: str
+    mine_country: str  # "*": a blend, see ``mine``
+    mine: tuple[tuple[str, float], ...]  # (mine country, share of the tonnes): the one country at 1, or a blend
+    refine_country: str
+    year_from: int | None  # exists from/to these years (None: open); an offtake from its project's availability
+    year_to: int | None
+    unit_cost: tuple[tuple[int, float], ...]  # (planned year, currency per t)
+
+    @property
+    def is_offtake(self) -> bool:
+        return self.kind == OFFTAKE
+
+    def shares(self, stage: str) -> dict[str, float]:
+        return dict(self.mine) if stage == "mine" else {self.refine_country: 1.0}
+
+    def country(self, stage: str) -> str:
+        """The stage's country; ``*`` at the mine stage of a blend (use ``shares``)."""
+        return self.mine_country if stage == "mine" else self.refine_country
+
+    def exists(self, year: int) -> bool:
+        return (self.year_from is None or self.year_from <= year) and (self.year_to is None or year <= self.year_to)
+
+    def cost(self, year: int) -> float:
+        for planned, cost in self.unit_cost:
+            if planned == year:
+                return cost
+        raise KeyError(f"{self.key}: no unit cost for {year}, which is not a planned year")
+
+
 @dataclass(frozen=True)
 class Mineral:
     mineral: str
@@ -145,31 +184,43 @@ class ModelData:
     def offtakes_of(self, mineral: str) -> list[tuple[str, str]]:
         return list(self._by_mineral[mineral][1])
 
-    def stage_country(self, flow: str | tuple[str, str], stage: str) -> str:
-        """Country of a market route ``o`` or an offtake ``(p, m)`` at ``stage``."""
-        if isinstance(flow, tuple):
-            return self.projects[flow[0]].country(stage)
-        return self.routes[flow].country(stage)
+    @functools.cached_property
+    def flows(self) -> dict:
+        """Every flow by its key: route ids, then offtake pairs (p, m); the one place that tells them apart."""
+        flows: dict = {}
+        for o, route in self.routes.items():
+            blend = self.mine_mix.get(("market", o))
+            flows[o] = Flow(o, ROUTE, route.mineral, route.mine_country, _mine_shares(route.mine_country, blend),
+                            route.refine_country,
+                            route.year_from, route.year_to,
+                            tuple((t, self.unit_cost(o, t)) for t in self.years))
+        for (p, m), offtake in self.offtakes.items():
+            project, blend = self.projects[p], self.mine_mix.get(("equity", p))
+            flows[p, m] = Flow((p, m), OFFTAKE, m, project.mine_country, _mine_shares(project.mine_country, blend),
+                               project.refine_country,
+                               project.available_from, None,
+                               tuple((t, self._offtake_cost(offtake, t)) for t in self.years))
+        return flows
 
-    def mineral_of(self, flow: str | tuple[str, str]) -> str:
+    def stage_country(self, flow, stage: str) -> str:
+        """Country of a market route ``o`` or an offtake ``(p, m)`` at ``stage`` (a blend's mine: ``*``)."""
+        return self.flows[flow].country(stage)
+
+    def mineral_of(self, flow) -> str:
         """Mineral of a market route ``o`` or an offtake ``(p, m)``."""
-        return flow[1] if isinstance(flow, tuple) else self.routes[flow].mineral
+        return self.flows[flow].mineral
 
     def flows_of(self, mineral: str) -> list:
-        """Every route, then every offtake, of ``mineral`` (sorted; whatever the year)."""
+        """Every route, then every offtake, of ``mineral`` (sorted keys; whatever the year)."""
         return self.routes_of(mineral) + self.offtakes_of(mineral)
 
-    def stage_shares(self, flow: str | tuple[str, str], stage: str) -> dict[str, float]:
+    def stage_shares(self, flow, stage: str) -> dict[str, float]:
         """Countries of a flow at ``stage``, each with its share of the flow's tonnes.
 
         One country with share 1, except at the mine stage of a source with a
         mine blend (``mine_mix``), which splits by the blend's shares.
         """
-        if stage == "mine":
-            blend = self.mine_mix.get(("equity", flow[0]) if isinstance(flow, tuple) else ("market", flow))
-            if blend is not None:
-                return dict(blend)
-        return {self.stage_country(flow, stage): 1.0}
+        return self.flows[flow].shares(stage)
 
     def mine_countries(self, flow) -> list[str]:
         """Every country a flow's ore is mined in (one, or a blend's)."""
@@ -194,28 +245,26 @@ class ModelData:
             streams.setdefault(self.recycling[m].stream, []).append(m)
         return dict(sorted(streams.items()))
 
-    def flow_exists(self, flow: str | tuple[str, str], year: int) -> bool:
+    def flow_exists(self, flow, year: int) -> bool:
         """A route exists in its year window; an offtake once its project is available."""
-        if isinstance(flow, tuple):
-            return self.projects[flow[0]].available_from <= year
-        return self.routes[flow].active(year)
+        return self.flows[flow].exists(year)
 
-    def flow_unit_cost(self, flow: str | tuple[str, str], year: int) -> float:
-        """Unit cost of a route or an offtake in ``year`` (currency per t)."""
-        if isinstance(flow, tuple):
-            offtake = self.offtakes[flow]
-            # A fixed offtake cost is a contract term: price_index does not move it (a price_factor row moves
-            # with the reference price, which does).
-            return _priced(offtake.unit_cost, 1.0, offtake.price_factor, offtake.price_floor,
-                           self.reference_price(offtake.mineral, year))
-        return self.unit_cost(flow, year)
+    def flow_unit_cost(self, flow, year: int) -> float:
+        """Unit cost of a route or an offtake in a planned ``year`` (currency per t)."""
+        return self.flows[flow].cost(year)
+
+    def _offtake_cost(self, offtake: Offtake, year: int) -> float:
+        # A fixed offtake cost is a contract term: price_index does not move it (a price_factor row moves
+        # with the reference price, which does).
+        return _priced(offtake.unit_cost, 1.0, offtake.price_factor, offtake.price_floor,
+                       self.reference_price(offtake.mineral, year))
 
     def exposures(self, stages=STAGES) -> dict[tuple[str, str, str], dict]:
         """(m, g, c) -> {flow of m: its share whose stage-g country is the foreign country c}
         (share 1 except at the mine stage of a blend)."""
         groups: dict[tuple[str, str, str], dict] = {}
         for stage in stages:
-            for flow in list(self.routes) + list(self.offtakes):
+            for flow in self.flows:
                 for country, share in self.stage_shares(flow, stage).items():
                     if country != self.home:
                         groups.setdefault((self.mineral_of(flow), stage, country), {})[flow] = share
@@ -325,6 +374,10 @@ def _priced(unit_cost, index: float, factor, floor, reference: float) -> float:
     """docs/model.md "Price basis": unit_cost * index, or factor * reference (already indexed), floored."""
     price = unit_cost * index if unit_cost is not None else factor * reference
     return max(floor, price) if floor is not None else price
+
+
+def _mine_shares(country: str, blend: dict[str, float] | None) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted(blend.items())) if blend is not None else ((country, 1.0),)
 
 
 def _blank_to_none(value, year: bool = False):

@@ -140,7 +140,8 @@ def project_built(model, data: ModelData, project: str, year: int):
     """B[p,t] = sum_{tau <= t} y[p,tau]; 1 from max(first year, available_from) on when committed."""
     if data.projects[project].committed:
         return 1.0 if year >= max(data.years[0], data.projects[project].available_from) else 0.0
-    return sum(model.stake[project, tau] for tau in data.years if tau <= year and (project, tau) in model.PT)
+    return sum(model.stake[project, tau] for tau in data.years
+               if tau <= year and (project, tau) in model.PT)
 
 
 def plant_built(model, data: ModelData, plant: str, year: int):
@@ -154,9 +155,9 @@ def recycled_of(model, mineral: str, year: int):
     return model.recycled[mineral, year] if mineral in model.R else 0.0
 
 
-def flow_of(model, flow, year: int):
+def flow_of(model, data: ModelData, flow, year: int):
     """x[o,t] for a route id, q[p,m,t] for an offtake (p, m)."""
-    if isinstance(flow, tuple):
+    if data.flows[flow].is_offtake:
         return model.offtake[flow[0], flow[1], year]
     return model.buy[flow, year] if (flow, year) in model.active_routes else 0.0
 
@@ -199,7 +200,7 @@ def define_country_cap(model, data: ModelData) -> None:
     slack = relaxation(model, "cap_gap", index)
 
     def rule(model, m, g, c, t):
-        flows = sum(share * flow_of(model, e, t) for e, share in exposures[m, g, c].items())
+        flows = sum(share * flow_of(model, data, e, t) for e, share in exposures[m, g, c].items())
         return flows - slack(m, g, c, t) <= data.policy.cap(m) * data.target[m, t]
 
     model.country_cap = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(rule))
@@ -314,7 +315,7 @@ def define_stockpile(model, data: ModelData) -> None:
     index = [(m, g, c, t) for (m, g, c) in exposures for t in data.years]
 
     def cover(model, m, g, c, t):
-        return model.stock[m, t] >= days / 365.0 * sum(share * flow_of(model, e, t)
+        return model.stock[m, t] >= days / 365.0 * sum(share * flow_of(model, data, e, t)
                                                        for e, share in exposures[m, g, c].items())
 
     model.stockpile_cover = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(cover))
@@ -346,8 +347,9 @@ def define_budget(model, data: ModelData) -> None:
     if budget is None or not (len(model.PT) or len(model.KT)):
         model.budget = pyo.Constraint(rule=lambda model: pyo.Constraint.Skip)
         return
-    model.budget = pyo.Constraint(expr=sum(data.projects[p].capex * model.stake[p, t] for p, t in model.PT)
-                                  + sum(data.plants[k].capex * model.build[k, t] for k, t in model.KT) <= budget)
+    spent = (sum(data.projects[p].capex * model.stake[p, t] for p, t in model.PT)
+             + sum(data.plants[k].capex * model.build[k, t] for k, t in model.KT))
+    model.budget = pyo.Constraint(expr=spent <= budget)
 
 
 def define_choices(model, data: ModelData) -> None:
@@ -393,7 +395,7 @@ def define_policy_limits(model, data: ModelData) -> None:
     conflict_slack = relaxation(model, "conflict_gap", conflict_index)
 
     def conflict(model, m, t):
-        flows = sum(data.share_in(e, data.conflict) * flow_of(model, e, t) for e in data.flows_of(m))
+        flows = sum(data.share_in(e, data.conflict) * flow_of(model, data, e, t) for e in data.flows_of(m))
         return flows - conflict_slack(m, t) <= policy.conflict_max_share * data.target[m, t]
 
     model.conflict_share = pyo.Constraint(pyo.Set(initialize=conflict_index, dimen=2, ordered=True),
@@ -403,8 +405,8 @@ def define_policy_limits(model, data: ModelData) -> None:
     ally_index = [(g, m, t) for g in STAGES if policy.ally_min_share.get(g, 0) > 0 for m in model.M for t in data.years]
 
     def ally(model, g, m, t):
-        flows = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly) * flow_of(model, e, t)
-                    for e in data.flows_of(m))
+        flows = sum(sum(share for c, share in data.stage_shares(e, g).items() if c in friendly)
+                    * flow_of(model, data, e, t) for e in data.flows_of(m))
         gap = model.ally_gap[g, m, t]
         return flows + recycled_of(model, m, t) + gap >= policy.ally_min_share[g] * data.target[m, t]
 
@@ -421,7 +423,7 @@ def define_policy_limits(model, data: ModelData) -> None:
     any_slack = relaxation(model, "any_stage_gap", any_index)
 
     def any_stage(model, m, c, t):
-        flows = sum(share * flow_of(model, e, t) for e, share in touching[m, c].items())
+        flows = sum(share * flow_of(model, data, e, t) for e, share in touching[m, c].items())
         return flows - any_slack(m, c, t) <= any_cap * data.target[m, t]
 
     model.any_stage_cap = pyo.Constraint(pyo.Set(initialize=any_index, dimen=3, ordered=True),
@@ -503,14 +505,15 @@ def define_recourse(model, data: ModelData) -> None:
     model.emergency_capacity = pyo.Constraint(model.EO, rule=spare_capacity)
 
     def cover(model, m, k, t):
-        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, k, t].items())
+        loss = sum(a * flow_of(model, data, e, t) for e, a in lost[m, k, t].items())
         emergency = sum(model.emergency[o, k, t] for o in spare[m, k, t])
         return model.unmet[m, k, t] >= loss - model.draw[m, k, t] - emergency
 
     model.event_balance = pyo.Constraint(model.E, rule=cover)
 
     def case_cost(model, m, k, t):
-        cost = sum(p * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, p in uplift.get((m, k, t), {}).items())
+        cost = sum(p * data.flow_unit_cost(e, t) * flow_of(model, data, e, t)
+                   for e, p in uplift.get((m, k, t), {}).items())
         if (m, k, t) not in lost:
             return cost
         mineral, rho = data.minerals[m], floor[m, k, t]
@@ -518,7 +521,8 @@ def define_recourse(model, data: ModelData) -> None:
                            for o in spare[m, k, t])
                        + max(data.reference_price(m, t), rho) * model.draw[m, k, t]
                        + max(mineral.shortfall_penalty, rho) * model.unmet[m, k, t]
-                       - sum(a * data.flow_unit_cost(e, t) * flow_of(model, e, t) for e, a in lost[m, k, t].items()))
+                       - sum(a * data.flow_unit_cost(e, t) * flow_of(model, data, e, t)
+                             for e, a in lost[m, k, t].items()))
 
     model.MKT = pyo.Set(initialize=sorted((m, k, t) for m, t, _ in cases for k in [cases[m, t, _]]), dimen=3,
                         ordered=True)
@@ -613,7 +617,7 @@ def define_n_minus_1(model, data: ModelData) -> None:
 
     def covered(model, m, c, t):
         days, routes = spare[m, c, t]
-        loss = sum(a * flow_of(model, e, t) for e, a in lost[m, c, t].items())
+        loss = sum(a * flow_of(model, data, e, t) for e, a in lost[m, c, t].items())
         return (loss - model.n1_draw[m, c, t] - sum(model.n1_emergency[o, c, t] for o in routes)
                 <= share * data.target[m, t] * days / 365.0)
 

@@ -268,7 +268,8 @@ def _stockpile_rows(model, data: ModelData, duals) -> list[dict]:
         dual = duals.get(con, 0.0)
         if dual == 0.0:
             continue
-        flow = sum(pyo.value(flow_of(model, e, t)) for e in exposures[m, g, c])
+        # a blend counts its share mined in c, as the row does (define_stockpile)
+        flow = sum(share * pyo.value(flow_of(model, data, e, t)) for e, share in exposures[m, g, c].items())
         # body is +-(s - days/365 F); the coefficient of s tells which.
         stock_coefficient = _coefficient(con, model.stock[m, t])
         body_slope = -stock_coefficient * flow / 365.0  # d body / d days

@@ -121,7 +121,8 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
                                          tonnes=part * tonnes, cost=part * cost))
         feeds = {m: _value(solution, "feed", (m, t)) for m in data.recycling}
         for stream, minerals in data.stream_minerals.items():
-            plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
+            plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost)
+                             * built_in(data, values, "build", name, t)
                              for name, k in data.plants.items() if k.stream == stream)
             stream_feed = sum(feeds[m] for m in minerals)
             for m in minerals:

@@ -268,7 +268,7 @@ class Context:
         return self.portfolio.relaxed.get((limit, m, t, where), 0.0) if self.elastic else 0.0
 
     def flow(self, e, t: int) -> float:
-        if isinstance(e, tuple):
+        if self.data.flows[e].is_offtake:
             return self.portfolio.offtake.get((e[0], e[1], t), 0.0)
         return self.portfolio.buy.get((e, t), 0.0)
 
