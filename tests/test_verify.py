@@ -303,7 +303,7 @@ def test_the_portfolio_reads_back_as_the_solution_it_was(base_out):
     data = load(BASE)
     solved = solve(data).solution.values
     read = read_output(data, base_out).solution(data).values
-    for name in ("buy", "offtake", "recycled", "stock", "stake", "build", "use"):
+    for name in ("buy", "offtake", "recycled", "stock", "stake_start", "plant_start", "use"):
         mine = {k: v for k, v in read[name].items() if v}
         theirs = {k: v for k, v in solved[name].items() if v}
         assert mine.keys() == theirs.keys(), name

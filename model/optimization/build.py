@@ -8,20 +8,21 @@ the mineral's reporting unit; every cost in the dataset's currency per year;
 the objective discounts each planned year to the first.
 
 Index sets (``define_sets``; sparse and sorted, from the rows that exist):
-``OT`` the (route, year) pairs in which a route exists, ``OT_switch`` those
-with a binary, ``PM`` the (project, mineral) offtakes, ``PT``/``KT`` the
-(project, year) and (plant, year) pairs in which a stake or plant can start,
-``R`` the minerals with recycling feedstock.
+``route_years`` the (route, year) pairs in which a route exists (docs/model.md's
+O_t), ``switched_route_years`` those with a binary, ``PM`` the (project,
+mineral) offtakes, ``stake_years``/``plant_years`` the (project, year) and
+(plant, year) pairs in which a stake or plant can start, ``recycled_minerals``
+the minerals with recycling feedstock (R).
 
 Variables, named from the domain with docs/model.md's symbol:
 
 - ``buy[o,t]``        x[o,t]   tonnes bought on market route o
 - ``use[o,t]``        z[o,t]   binary: route o used (only routes with min_t or fixed_cost)
-- ``stake[p,t]``      y[p,t]   binary: the stake in project p starts delivering in year t
+- ``stake_start[p,t]`` y[p,t] binary: the stake in project p starts delivering in year t
                                (built B[p,t] = sum_{tau <= t} y[p,tau]; committed stakes have B fixed)
 - ``offtake[p,m,t]``  q[p,m,t] tonnes of m taken from project p
 - ``stock[m,t]``      s[m,t]   stockpile level held
-- ``build[k,t]``      b[k,t]   binary: recycling plant k starts running in year t
+- ``plant_start[k,t]`` b[k,t] binary: recycling plant k starts running in year t
 - ``feed[m,t]``, ``recycled[m,t]``  f, r: recycling feed and output
 - ``draw``, ``emergency``, ``unmet``  w, v, n: the second stage of the stochastic mode (``define_recourse``),
   with ``var_level``/``tail_excess`` (eta, u) for CVaR (``define_risk``) and the N-1 rows (``define_n_minus_1``)
@@ -83,30 +84,30 @@ def define_sets(model, data: ModelData) -> None:
     model.M = pyo.Set(initialize=sorted(data.minerals), ordered=True)
     active = [(o, t) for o in sorted(data.routes) for t in data.years if data.routes[o].active(t)]
     model.active_routes = set(active)
-    model.OT = pyo.Set(initialize=active, dimen=2, ordered=True)
-    model.OT_switch = pyo.Set(initialize=[(o, t) for o, t in active if data.routes[o].needs_switch], dimen=2,
+    model.route_years = pyo.Set(initialize=active, dimen=2, ordered=True)
+    model.switched_route_years = pyo.Set(initialize=[(o, t) for o, t in active if data.routes[o].needs_switch], dimen=2,
                               ordered=True)
     model.PM = pyo.Set(dimen=2, initialize=sorted(data.offtakes), ordered=True)
-    model.PT = pyo.Set(initialize=[(p, t) for p in sorted(data.projects) for t in data.years
+    model.stake_years = pyo.Set(initialize=[(p, t) for p in sorted(data.projects) for t in data.years
                                    if not data.projects[p].committed and t >= data.projects[p].available_from],
                        dimen=2, ordered=True)
-    model.KT = pyo.Set(initialize=[(k, t) for k in sorted(data.plants) for t in data.years
+    model.plant_years = pyo.Set(initialize=[(k, t) for k in sorted(data.plants) for t in data.years
                                    if not data.plants[k].committed and t >= data.plant_from(k)],
                        dimen=2, ordered=True)
-    model.R = pyo.Set(initialize=sorted(data.recycling), ordered=True)  # minerals with feedstock
+    model.recycled_minerals = pyo.Set(initialize=sorted(data.recycling), ordered=True)  # minerals with feedstock
 
 
 def define_variables(model, data: ModelData) -> None:
     """Decisions, with docs/model.md's symbols (module docstring); sparse: only existing (route, year) pairs and
     start years.  The three elastic slacks of targets and floors exist in both modes (fixed at 0 when strict)."""
-    model.buy = pyo.Var(model.OT, within=pyo.NonNegativeReals)
-    model.use = pyo.Var(model.OT_switch, within=pyo.Binary)
-    model.stake = pyo.Var(model.PT, within=pyo.Binary)  # y[p,t]: offtake from p starts in year t
+    model.buy = pyo.Var(model.route_years, within=pyo.NonNegativeReals)
+    model.use = pyo.Var(model.switched_route_years, within=pyo.Binary)
+    model.stake_start = pyo.Var(model.stake_years, within=pyo.Binary)  # y[p,t]: offtake from p starts in year t
     model.offtake = pyo.Var(model.PM, model.T, within=pyo.NonNegativeReals)
     model.stock = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
-    model.build = pyo.Var(model.KT, within=pyo.Binary)  # b[k,t]: plant k runs from year t
-    model.feed = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
-    model.recycled = pyo.Var(model.R, model.T, within=pyo.NonNegativeReals)
+    model.plant_start = pyo.Var(model.plant_years, within=pyo.Binary)  # b[k,t]: plant k runs from year t
+    model.feed = pyo.Var(model.recycled_minerals, model.T, within=pyo.NonNegativeReals)
+    model.recycled = pyo.Var(model.recycled_minerals, model.T, within=pyo.NonNegativeReals)
     # The slacks exist in both modes and are fixed at zero in the strict one, so
     # a target no option can reach is an infeasible row, not a trivial False.
     model.shortfall = pyo.Var(model.M, model.T, within=pyo.NonNegativeReals)
@@ -140,19 +141,19 @@ def project_built(model, data: ModelData, project: str, year: int):
     """B[p,t] = sum_{tau <= t} y[p,tau]; 1 from max(first year, available_from) on when committed."""
     if data.projects[project].committed:
         return 1.0 if year >= max(data.years[0], data.projects[project].available_from) else 0.0
-    return sum(model.stake[project, tau] for tau in data.years
-               if tau <= year and (project, tau) in model.PT)
+    return sum(model.stake_start[project, tau] for tau in data.years
+               if tau <= year and (project, tau) in model.stake_years)
 
 
 def plant_built(model, data: ModelData, plant: str, year: int):
     """Built plants, as ``project_built``."""
     if data.plants[plant].committed:
         return 1.0 if year >= max(data.years[0], data.plant_from(plant)) else 0.0
-    return sum(model.build[plant, tau] for tau in data.years if tau <= year and (plant, tau) in model.KT)
+    return sum(model.plant_start[plant, tau] for tau in data.years if tau <= year and (plant, tau) in model.plant_years)
 
 
 def recycled_of(model, mineral: str, year: int):
-    return model.recycled[mineral, year] if mineral in model.R else 0.0
+    return model.recycled[mineral, year] if mineral in model.recycled_minerals else 0.0
 
 
 def flow_of(model, data: ModelData, flow, year: int):
@@ -212,15 +213,15 @@ def define_route_bounds(model, data: ModelData) -> None:
 
     def upper(model, o, t):
         route = data.routes[o]
-        if (o, t) in model.OT_switch:
+        if (o, t) in model.switched_route_years:
             return model.buy[o, t] <= route.max_t * model.use[o, t]
         return model.buy[o, t] <= route.max_t
 
     def lower(model, o, t):
         return model.buy[o, t] >= data.routes[o].min_t * model.use[o, t]
 
-    model.route_max = pyo.Constraint(model.OT, rule=_nontrivial(upper))
-    switched_with_minimum = [(o, t) for o, t in model.OT_switch if data.routes[o].min_t > 0]
+    model.route_max = pyo.Constraint(model.route_years, rule=_nontrivial(upper))
+    switched_with_minimum = [(o, t) for o, t in model.switched_route_years if data.routes[o].min_t > 0]
     model.route_min = pyo.Constraint(pyo.Set(initialize=switched_with_minimum, dimen=2, ordered=True),
                                      rule=_nontrivial(lower))
 
@@ -251,19 +252,19 @@ def define_equity(model, data: ModelData) -> None:
                        [(p, m, t) for p, m, t in take_or_pay if data.projects[p].committed])
 
     model.offtake_min = pyo.Constraint(pyo.Set(initialize=take_or_pay, dimen=3, ordered=True), rule=_nontrivial(lower))
-    starts = sorted({p for p, _ in model.PT})
+    starts = sorted({p for p, _ in model.stake_years})
     model.start_once = pyo.Constraint(
-        pyo.Set(initialize=[p for p in starts if sum(1 for q, _ in model.PT if q == p) > 1], ordered=True),
-        rule=lambda model, p: sum(model.stake[p, t] for t in data.years if (p, t) in model.PT) <= 1)
+        pyo.Set(initialize=[p for p in starts if sum(1 for q, _ in model.stake_years if q == p) > 1], ordered=True),
+        rule=lambda model, p: sum(model.stake_start[p, t] for t in data.years if (p, t) in model.stake_years) <= 1)
     define_plant_start(model, data)
 
 
 def define_plant_start(model, data: ModelData) -> None:
     """A recycling plant starts at most once: sum_t b[k,t] <= 1 (B[k,t] = sum_{tau <= t} b[k,tau])."""
-    plants = sorted({k for k, _ in model.KT})
+    plants = sorted({k for k, _ in model.plant_years})
     model.plant_once = pyo.Constraint(
-        pyo.Set(initialize=[k for k in plants if sum(1 for q, _ in model.KT if q == k) > 1], ordered=True),
-        rule=lambda model, k: sum(model.build[k, t] for t in data.years if (k, t) in model.KT) <= 1)
+        pyo.Set(initialize=[k for k in plants if sum(1 for q, _ in model.plant_years if q == k) > 1], ordered=True),
+        rule=lambda model, k: sum(model.plant_start[k, t] for t in data.years if (k, t) in model.plant_years) <= 1)
 
 
 def define_recycling(model, data: ModelData) -> None:
@@ -271,10 +272,10 @@ def define_recycling(model, data: ModelData) -> None:
     per stream: sum_{m in stream} f[m] <= sum_{k of that stream} capacity[k] B[k,t] (plants built by t);
     r[m] (+ gap) >= share[m] * target[m]."""
     model.recovery = pyo.Constraint(
-        model.R, model.T,
+        model.recycled_minerals, model.T,
         rule=lambda model, m, t: model.recycled[m, t] <= data.recycling[m].recovery_rate * model.feed[m, t])
     model.feedstock = pyo.Constraint(
-        model.R, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.feedstock_t(m, t))
+        model.recycled_minerals, model.T, rule=lambda model, m, t: model.feed[m, t] <= data.feedstock_t(m, t))
     streams = data.stream_minerals
 
     def capacity(model, stream, t):
@@ -344,11 +345,11 @@ def define_budget(model, data: ModelData) -> None:
         sum_{p,t} capex[p] y[p,t] + sum_{k,t} capex[k] b[k,t] <= budget
     """
     budget = data.policy.investment_budget
-    if budget is None or not (len(model.PT) or len(model.KT)):
+    if budget is None or not (len(model.stake_years) or len(model.plant_years)):
         model.budget = pyo.Constraint(rule=lambda model: pyo.Constraint.Skip)
         return
-    spent = (sum(data.projects[p].capex * model.stake[p, t] for p, t in model.PT)
-             + sum(data.plants[k].capex * model.build[k, t] for k, t in model.KT))
+    spent = (sum(data.projects[p].capex * model.stake_start[p, t] for p, t in model.stake_years)
+             + sum(data.plants[k].capex * model.plant_start[k, t] for k, t in model.plant_years))
     model.budget = pyo.Constraint(expr=spent <= budget)
 
 
@@ -362,11 +363,11 @@ def define_choices(model, data: ModelData) -> None:
     """
     forced = set(getattr(data.policy, "force_projects", ()))
     excluded = set(getattr(data.policy, "exclude_projects", ()))
-    starts = {**{("project", p): [t for q, t in model.PT if q == p] for p in data.projects},
-              **{("plant", k): [t for q, t in model.KT if q == k] for k in data.plants}}
+    starts = {**{("project", p): [t for q, t in model.stake_years if q == p] for p in data.projects},
+              **{("plant", k): [t for q, t in model.plant_years if q == k] for k in data.plants}}
     rows = []
     for (kind, name), years in sorted(starts.items()):
-        variable = model.stake if kind == "project" else model.build
+        variable = model.stake_start if kind == "project" else model.plant_start
         if name in excluded:
             for t in years:
                 variable[name, t].fix(0)
@@ -374,7 +375,7 @@ def define_choices(model, data: ModelData) -> None:
             rows.append((kind, name))
     model.forced_choice = pyo.Constraint(
         pyo.Set(initialize=rows, dimen=2, ordered=True),
-        rule=lambda model, kind, name: sum((model.stake if kind == "project" else model.build)[name, t]
+        rule=lambda model, kind, name: sum((model.stake_start if kind == "project" else model.plant_start)[name, t]
                                            for t in starts[kind, name]) == 1)
 
 
@@ -646,8 +647,8 @@ def define_objective(model, data: ModelData) -> None:
     rate = data.policy.discount_rate
 
     def market(t):
-        return (sum(data.unit_cost(o, tt) * model.buy[o, tt] for o, tt in model.OT if tt == t)
-                + sum(data.routes[o].fixed_cost * model.use[o, tt] for o, tt in model.OT_switch if tt == t))
+        return (sum(data.unit_cost(o, tt) * model.buy[o, tt] for o, tt in model.route_years if tt == t)
+                + sum(data.routes[o].fixed_cost * model.use[o, tt] for o, tt in model.switched_route_years if tt == t))
 
     def annuity(asset) -> float:  # sunk when committed
         return 0.0 if asset.committed else capital_recovery_factor(rate, asset.life_years) * asset.capex
@@ -659,7 +660,7 @@ def define_objective(model, data: ModelData) -> None:
     def recycling(t):
         plants = sum((annuity(data.plants[k]) + data.plants[k].fixed_cost) * plant_built(model, data, k, t)
                      for k in sorted(data.plants))
-        return plants + sum(data.recycling[m].unit_cost * model.feed[m, t] for m in model.R)
+        return plants + sum(data.recycling[m].unit_cost * model.feed[m, t] for m in model.recycled_minerals)
 
     def stockpile(t):
         return sum(data.minerals[m].holding_cost_rate * data.reference_price(m, t) * model.stock[m, t]

@@ -83,6 +83,6 @@ def _forced_solve(data: ModelData, item: tuple[str, str]) -> tuple[float | None,
                if budget is not None and capex > budget else "no feasible portfolio includes it (caps, budget or "
                "take-or-pay floors)")
         return None, None, f"infeasible when forced in: {why}"
-    variable = "stake" if kind == "project" else "build"
+    variable = "stake_start" if kind == "project" else "plant_start"
     starts = [key[1] for key, value in solution.values.get(variable, {}).items() if key[0] == name and value > 0.5]
     return solution.objective, (min(starts) if starts else None), None

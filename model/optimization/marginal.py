@@ -301,8 +301,8 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float) -> lis
     budget = data.policy.investment_budget
     if budget is None or not (data.projects or data.plants):
         return []
-    used_now = (sum(data.projects[p].capex * pyo.value(model.stake[p, t]) for p, t in model.PT)
-                + sum(data.plants[k].capex * pyo.value(model.build[k, t]) for k, t in model.KT))
+    used_now = (sum(data.projects[p].capex * pyo.value(model.stake_start[p, t]) for p, t in model.stake_years)
+                + sum(data.plants[k].capex * pyo.value(model.plant_start[k, t]) for k, t in model.plant_years))
     free = replace(data, run=replace(data.run, policy=replace(data.policy, investment_budget=None)))
     model = build_model(free)
     try:
@@ -312,8 +312,8 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float) -> lis
     year = max(data.years)
     if solution.status == "infeasible" or solution.objective is None:
         return []
-    capex = (sum(data.projects[p[0]].capex * value for p, value in solution.values["stake"].items())
-             + sum(data.plants[k[0]].capex * value for k, value in solution.values["build"].items()))
+    capex = (sum(data.projects[p[0]].capex * value for p, value in solution.values["stake_start"].items())
+             + sum(data.plants[k[0]].capex * value for k, value in solution.values["plant_start"].items()))
     saved = objective - solution.objective
     extra = capex - budget
     # Both solves stop within mip_rel_gap: a smaller difference is solver tolerance, not the budget.

@@ -52,8 +52,8 @@ def solve(data: ModelData, marginal: bool = False, forced_in: bool = False) -> O
     # Only against a proven optimum: a time-limited incumbent's objective is no baseline for a difference
     # (and each forced re-solve could run to the time limit again).
     if forced_in and strict.status == "optimal":
-        chosen = {p for (p, _), v in strict.values.get("stake", {}).items() if v > 0.5}
-        built = {k for (k, _), v in strict.values.get("build", {}).items() if v > 0.5}
+        chosen = {p for (p, _), v in strict.values.get("stake_start", {}).items() if v > 0.5}
+        built = {k for (k, _), v in strict.values.get("plant_start", {}).items() if v > 0.5}
         forced = forced_in_costs(data, strict.objective, chosen, built)
     return Outcome(strict, elastic, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]},
                    marginal=prices, forced=forced)

@@ -30,11 +30,11 @@ def _at(value: float, bound: float) -> bool:
 def diagnose(data: ModelData, solution: Solution, flows: pd.DataFrame, shares: pd.DataFrame) -> list[dict]:
     values = solution.values
     report = []
-    budget_used = (sum(data.projects[p].capex * v for (p, _), v in values["stake"].items())
-                   + sum(data.plants[k].capex * v for (k, _), v in values["build"].items()))
+    budget_used = (sum(data.projects[p].capex * v for (p, _), v in values["stake_start"].items())
+                   + sum(data.plants[k].capex * v for (k, _), v in values["plant_start"].items()))
     budget = data.policy.investment_budget
     budget_binds = budget is not None and any(
-        start_year(data, values, "stake", name) is None and budget_used + p.capex > budget * (1 + AT_BOUND)
+        start_year(data, values, "stake_start", name) is None and budget_used + p.capex > budget * (1 + AT_BOUND)
         for name, p in data.projects.items() if data.project_available(name, max(data.years)) and not p.committed)
     relaxed = relaxations(data, values)
     for t in data.years:
@@ -143,7 +143,7 @@ def _binding_limits(data, values, shares, m, t, budget_binds, budget_used) -> li
             limits.append(f"recycling feedstock exhausted ({data.feedstock_t(m, t):,.0f} t)")
         stream = data.recycling[m].stream
         capacity = sum(k.capacity_t for name, k in data.plants.items()
-                       if k.stream == stream and built_in(data, values, "build", name, t))
+                       if k.stream == stream and built_in(data, values, "plant_start", name, t))
         if capacity > 0 and _at(sum(values["feed"].get((mm, t), 0.0) for mm in data.stream_minerals[stream]), capacity):
             limits.append(f"recycling plant capacity of the {stream} stream full ({capacity:,.0f} t)")
     if budget_binds:

@@ -332,14 +332,14 @@ class Portfolio:
     folder: Path | None = None
 
     def start(self, data: ModelData, kind: str, name: str) -> int | None:
-        """Year a project ("stake") or plant ("build") is on stream from; committed ones from
+        """Year a project ("stake_start") or plant ("plant_start") is on stream from; committed ones from
         max(first year, available_from); chosen ones from their stated start year (else the first year)."""
-        asset = data.projects[name] if kind == "stake" else data.plants[name]
+        asset = data.projects[name] if kind == "stake_start" else data.plants[name]
         first, last = data.years[0], data.years[-1]
         if asset.committed:
-            begin = max(first, asset.available_from if kind == "stake" else data.plant_from(name))
+            begin = max(first, asset.available_from if kind == "stake_start" else data.plant_from(name))
             return begin if begin <= last else None
-        chosen, starts = (self.stakes, self.project_start) if kind == "stake" else (self.plants, self.plant_start)
+        chosen, starts = (self.stakes, self.project_start) if kind == "stake_start" else (self.plants, self.plant_start)
         return int(starts.get(name, first)) if name in chosen else None
 
     def built(self, data: ModelData, kind: str, name: str, year: int) -> bool:
@@ -356,9 +356,9 @@ class Portfolio:
         # A switched route is used when it carries tonnes: its fixed cost is then part of the portfolio.
         values["use"] = {(o, t): float(self.buy.get((o, t), 0.0) > 0)
                          for o, route in data.routes.items() if route.needs_switch for t in data.years}
-        values["stake"] = {(p, self.start(data, "stake", p)): 1.0 for p in sorted(self.stakes)
+        values["stake_start"] = {(p, self.start(data, "stake_start", p)): 1.0 for p in sorted(self.stakes)
                            if p in data.projects and not data.projects[p].committed}
-        values["build"] = {(k, self.start(data, "build", k)): 1.0 for k in sorted(self.plants)
+        values["plant_start"] = {(k, self.start(data, "plant_start", k)): 1.0 for k in sorted(self.plants)
                            if k in data.plants and not data.plants[k].committed}
         # The levers no flow carries (the expected recourse of a stochastic run, an elastic penalty) as the
         # run stated them per year; verify compares the recourse with the exact evaluator's.
@@ -369,13 +369,13 @@ class Portfolio:
 
 
 def start_year(data: ModelData, values: dict, kind: str, name: str) -> int | None:
-    """The year a project (kind "stake") or plant ("build") of a solution comes on stream; None when never.
+    """The year a project (kind "stake_start") or plant ("plant_start") of a solution comes on stream; None when never.
 
     A committed asset starts at max(first planned year, available_from).
     """
-    asset = data.projects[name] if kind == "stake" else data.plants[name]
+    asset = data.projects[name] if kind == "stake_start" else data.plants[name]
     if asset.committed:
-        begin = max(data.years[0], asset.available_from if kind == "stake" else data.plant_from(name))
+        begin = max(data.years[0], asset.available_from if kind == "stake_start" else data.plant_from(name))
         return begin if begin <= data.years[-1] else None
     started = [t for (n, t), value in values.get(kind, {}).items() if n == name and value > 0.5]
     return min(started) if started else None

@@ -72,9 +72,9 @@ def point_record(data: ModelData, outcome: Outcome, settings: dict, seconds: flo
         "cost_by_lever": {} if elastic else by_lever,
         "minerals": dict(sorted(minerals.items())),
         "projects_chosen": [] if elastic else [p for p in data.projects
-                                               if start_year(data, solution.values, "stake", p) is not None],
+                                               if start_year(data, solution.values, "stake_start", p) is not None],
         "plants_built": [] if elastic else [k for k in data.plants
-                                            if start_year(data, solution.values, "build", k) is not None],
+                                            if start_year(data, solution.values, "plant_start", k) is not None],
         **(_detail(data, flows, exposure, elastic) if detail else {}),
         **_risk(data, solution, costs, elastic),
         "seconds": seconds,

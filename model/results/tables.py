@@ -110,7 +110,7 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         for p, project in data.projects.items():
             taken = {m: _value(solution, "offtake", (p, m, t)) for (pp, m) in data.offtakes if pp == p}
             worth = {m: q * data.minerals[m].reference_price for m, q in taken.items()}
-            annuity = annual_capital_cost(data, project) * built_in(data, values, "stake", p, t)
+            annuity = annual_capital_cost(data, project) * built_in(data, values, "stake_start", p, t)
             for m, tonnes in taken.items():
                 if tonnes > 0:
                     share = worth[m] / sum(worth.values()) if sum(worth.values()) > 0 else 0.0
@@ -122,7 +122,7 @@ def flow_table(data: ModelData, solution: Solution) -> pd.DataFrame:
         feeds = {m: _value(solution, "feed", (m, t)) for m in data.recycling}
         for stream, minerals in data.stream_minerals.items():
             plant_cost = sum((annual_capital_cost(data, k) + k.fixed_cost)
-                             * built_in(data, values, "build", name, t)
+                             * built_in(data, values, "plant_start", name, t)
                              for name, k in data.plants.items() if k.stream == stream)
             stream_feed = sum(feeds[m] for m in minerals)
             for m in minerals:
@@ -200,7 +200,7 @@ def project_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     rows = []
     last = data.years[-1]
     for p, project in data.projects.items():
-        begin = start_year(data, solution.values, "stake", p)
+        begin = start_year(data, solution.values, "stake_start", p)
         offtakes = [(m, o) for (pp, m), o in data.offtakes.items() if pp == p]
         rows.append(dict(
             project=p, name=project.name, mine_country=_blend_text(data, (p, offtakes[0][0]) if offtakes else None,
@@ -248,7 +248,7 @@ def recycling_table(data: ModelData, solution: Solution) -> pd.DataFrame:
 def plant_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     rows = []
     for k, plant in data.plants.items():
-        begin = start_year(data, solution.values, "build", k)
+        begin = start_year(data, solution.values, "plant_start", k)
         annual = annual_capital_cost(data, plant) + plant.fixed_cost
         rows.append(dict(plant=k, stream=plant.stream, committed=plant.committed, built=begin is not None,
                          start_year=begin,
@@ -268,10 +268,10 @@ def cost_table(data: ModelData, solution: Solution, flows: pd.DataFrame) -> pd.D
         market = flows[(flows["year"] == t) & (flows["source_type"] == "market")]
         purchases = sum(data.unit_cost(o, t) * x for o, x in zip(market["source_id"], market["tonnes"]))
         fixed = sum(r.fixed_cost * _value(solution, "use", (o, t)) for o, r in data.routes.items() if r.needs_switch)
-        capex = sum(annual_capital_cost(data, p) * built_in(data, values, "stake", name, t)
+        capex = sum(annual_capital_cost(data, p) * built_in(data, values, "stake_start", name, t)
                     for name, p in data.projects.items())
         offtake = sum(data.flow_unit_cost((p, m), t) * _value(solution, "offtake", (p, m, t)) for p, m in data.offtakes)
-        plants = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "build", name, t)
+        plants = sum((annual_capital_cost(data, k) + k.fixed_cost) * built_in(data, values, "plant_start", name, t)
                      for name, k in data.plants.items())
         processing = sum(r.unit_cost * _value(solution, "feed", (m, t)) for m, r in data.recycling.items())
         carrying = sum(mn.holding_cost_rate * data.reference_price(m, t) * _value(solution, "stock", (m, t))

@@ -384,14 +384,14 @@ def check_equity(ctx: Context, family: Family) -> None:
     for t in data.years:
         for (p, m), offtake in data.offtakes.items():
             q = ctx.portfolio.offtake.get((p, m, t), 0.0)
-            y = 1.0 if ctx.built("stake", p, t) else 0.0
+            y = 1.0 if ctx.built("stake_start", p, t) else 0.0
             family.add(f"{p} {m} offtake {t}", q, offtake.offtake_t * y, rounding=ctx.rounding(m, t))
             if offtake.min_take > 0 and y:
                 family.add(f"{p} {m} take-or-pay {t}",
                            q + ctx.allowed("take-or-pay floor of a committed stake", m, t, f"committed stake {p}"),
                            offtake.min_take * offtake.offtake_t, ">=", rounding=ctx.rounding(m, t))
     for p in sorted(ctx.portfolio.stakes):
-        begin = ctx.portfolio.start(data, "stake", p)
+        begin = ctx.portfolio.start(data, "stake_start", p)
         family.add(f"{p} starts ({begin}) from available_from {data.projects[p].available_from}",
                    float(data.projects[p].available_from), float(begin if begin is not None else 0))
 
@@ -411,7 +411,7 @@ def check_recycling(ctx: Context, family: Family) -> None:
                            for m in minerals if data.recycling[m].recovery_rate > 0)
             family.add(f"plant capacity of stream {stream} {t}", sum(ctx.feed(m, t) for m in minerals),
                        sum(k.capacity_t for name, k in data.plants.items()
-                           if k.stream == stream and ctx.built("build", name, t)), rounding=rounding)
+                           if k.stream == stream and ctx.built("plant_start", name, t)), rounding=rounding)
         for m in data.minerals:
             share = ctx.policy.min_recycling_share.get(m, 0.0)
             if share > 0 and not ctx.elastic:
@@ -570,7 +570,7 @@ def _costs(ctx: Context) -> dict:
                 source_rounding["market", o, t] = ROUNDING * n * (1.0 + unit)
         equity = equity_rounding = 0.0
         for p, project in data.projects.items():
-            on = ctx.built("stake", p, t) and not project.committed
+            on = ctx.built("stake_start", p, t) and not project.committed
             annuity = _crf(rate, project.life_years) * project.capex if on else 0.0
             pms = [pm for pm in data.offtakes if pm[0] == p]
             cost = annuity + sum(data.flow_unit_cost(pm, t) * ctx.flow(pm, t) for pm in pms)
@@ -582,7 +582,7 @@ def _costs(ctx: Context) -> dict:
                 sources["equity", p, t] = cost
                 source_rounding["equity", p, t] = ROUNDING * n * (1.0 + unit)
         plants = sum((0.0 if k.committed else _crf(rate, k.life_years) * k.capex) + k.fixed_cost
-                     for name, k in data.plants.items() if ctx.built("build", name, t))
+                     for name, k in data.plants.items() if ctx.built("plant_start", name, t))
         processing = sum(r.unit_cost * ctx.feed(m, t) for m, r in data.recycling.items())
         per_tonne = max((r.unit_cost / r.recovery_rate for r in data.recycling.values() if r.recovery_rate > 0),
                         default=0.0)
@@ -783,16 +783,16 @@ def _check_assets(ctx: Context, family: Family) -> None:
     max(first year, available_from)), and nothing committed that is not."""
     data, portfolio = ctx.data, ctx.portfolio
     first, last = data.years[0], data.years[-1]
-    for kind, assets, chosen, starts, key in (("stake", data.projects, portfolio.stakes, portfolio.project_start,
+    for kind, assets, chosen, starts, key in (("stake_start", data.projects, portfolio.stakes, portfolio.project_start,
                                                "projects_chosen"),
-                                              ("build", data.plants, portfolio.plants, portfolio.plant_start,
+                                              ("plant_start", data.plants, portfolio.plants, portfolio.plant_start,
                                                "plants_built")):
-        starts_key = "project_start_years" if kind == "stake" else "plant_start_years"
+        starts_key = "project_start_years" if kind == "stake_start" else "plant_start_years"
         for name, asset in assets.items():
             if not asset.committed:
                 continue
             family.checked += 1
-            begin = max(first, asset.available_from if kind == "stake" else data.plant_from(name))
+            begin = max(first, asset.available_from if kind == "stake_start" else data.plant_from(name))
             if begin <= last and name not in chosen:
                 family.fail(f"summary.json {key}", f"lacks {name}, committed and on stream from {begin}")
             elif begin > last and name in chosen:
@@ -812,7 +812,7 @@ def _check_assets(ctx: Context, family: Family) -> None:
         for stream, minerals in data.stream_minerals.items():
             recycled = [m for m in minerals if ctx.recycled(m, t) > 0]
             family.checked += 1
-            if recycled and not any(k.stream == stream and ctx.built("build", name, t)
+            if recycled and not any(k.stream == stream and ctx.built("plant_start", name, t)
                                     for name, k in data.plants.items()):
                 family.fail("summary.json plants_built", f"lists no plant of the {stream} stream on stream in {t}, "
                                                          f"but flows.csv recycles {', '.join(recycled)} then")
