@@ -387,3 +387,24 @@ def test_stockpile_day_price_counts_a_blend_by_its_share(tmp_path):
     assert price == pytest.approx(60 / 365)
     more = cost(tmp_path / "b", tables, {**policy, "stockpile_days": 61})
     assert more - results.objective == pytest.approx(price)
+
+
+def test_budget_that_could_bind_but_does_not_is_priced_zero_and_one_that_binds_by_a_pair(tmp_path):
+    """Stake P (capex 100: 10 a year, 50 t at 5/t instead of 20) pays; stake Q (capex 100, 50 t at 19.9/t)
+    saves 5 a year for 10 a year of capital, so it never pays.  Budget 150: the two together (200) do not
+    fit, yet the budget does not bind (P alone is optimal, 1260): price 0, found by the cutoff search.
+    Budget 50: P does not fit; the cheapest portfolio beyond the budget is P alone (1260 against 2000),
+    so the step is 740 for 50 more budget."""
+    second = dict(PROJECT, project="Q", name="Stake Q")
+    tables = {"supply": [route("li-CHN-CHN", 20, 200)], "projects": [PROJECT, second],
+              "project_offtake": [dict(project="P", mineral="li", offtake_t=50, unit_cost=5, min_take=0),
+                                  dict(project="Q", mineral="li", offtake_t=50, unit_cost=19.9, min_take=0)]}
+    loose = priced(tmp_path / "a", tables, {"investment_budget": 150})
+    assert loose.objective == pytest.approx(1260)
+    assert value(loose, "budget") == 0.0
+    tight = priced(tmp_path / "b", tables, {"investment_budget": 50})
+    assert tight.objective == pytest.approx(2000)
+    row = tight.marginal_values[tight.marginal_values["kind"] == "budget"].iloc[0]
+    assert row["step_cost_saved"] == pytest.approx(740)
+    assert row["step_extra_budget"] == pytest.approx(50)
+    assert cost(tmp_path / "c", tables, {"investment_budget": 100}) == pytest.approx(1260)

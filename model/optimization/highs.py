@@ -50,6 +50,13 @@ def solver_options(data: ModelData) -> dict:
 
 def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
     """Solve a built model; raise ``NoSolutionError`` when there is nothing to report."""
+    return solve_model_kept(model, options)[0]
+
+
+def solve_model_kept(model: pyo.ConcreteModel, options: dict):
+    """``solve_model``, and the Pyomo HiGHS interface that holds the solved HiGHS instance: the marginal
+    values re-solve the fixed-integer LP in it (``fixed_integer_lp``) instead of translating the model
+    again."""
     _set_threads(options["threads"])
     solver = _highs()
     start = time.perf_counter()
@@ -58,7 +65,7 @@ def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
     condition = results.termination_condition
     has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
     if condition in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
-        return Solution("infeasible", None, None, None, termination=condition.name, solve_seconds=seconds)
+        return Solution("infeasible", None, None, None, termination=condition.name, solve_seconds=seconds), solver
     if not has_solution:
         if condition == TerminationCondition.maxTimeLimit:
             raise NoSolutionError(f"no feasible portfolio found within the time limit of {options['time_limit']:g} s; "
@@ -70,7 +77,53 @@ def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
     status = "optimal" if condition == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
     return Solution(status, objective, bound, achieved_gap(objective, bound),
                     values={**variable_values(model), **expression_values(model)},
-                    termination=condition.name, solve_seconds=seconds)
+                    termination=condition.name, solve_seconds=seconds), solver
+
+
+def fixed_integer_lp(model: pyo.ConcreteModel, solver, options: dict):
+    """Re-solve, in the HiGHS instance ``solver`` holds after a MIP solve, the LP left when every integer
+    column is fixed at its rounded value and made continuous; return (row duals by Pyomo constraint,
+    objective), or None when the LP did not solve to optimality.
+
+    The columns change in place (``changeColsBounds``, ``changeColsIntegrality``): nothing is translated
+    again.  Pyomo's own update path would re-add every row that holds a fixed variable (fixed variables are
+    parameters to it), which costs more than the solve.  The Pyomo variables are fixed likewise and take
+    the LP's values, so the model reads as the LP that was priced.  Reads the interface's column and row
+    maps (Pyomo pins the minor version: pyproject.toml).
+    """
+    import highspy
+    import numpy as np
+
+    highs = solver._solver_model
+    columns = solver._pyomo_var_to_solver_var_map  # id(var) -> column
+    fixed, at = [], []
+    for var in model.component_data_objects(pyo.Var):
+        if var.is_integer():  # those already fixed too: a fixed binary still makes HiGHS solve a MIP
+            value = round(var.value) if var.value is not None else 0
+            var.domain = pyo.Reals
+            var.fix(value)
+            if id(var) in columns:
+                fixed.append(columns[id(var)])
+                at.append(float(value))
+    if fixed:
+        index = np.array(fixed, dtype=np.int32)
+        highs.changeColsBounds(len(index), index, np.array(at), np.array(at))
+        highs.changeColsIntegrality(len(index), index,
+                                    np.array([highspy.HighsVarType.kContinuous] * len(index)))
+    highs.setOptionValue("log_to_console", False)
+    highs.setOptionValue("output_flag", False)
+    _set_threads(options["threads"])
+    highs.setOptionValue("threads", options["threads"])
+    highs.setOptionValue("time_limit", float(options["time_limit"]))
+    highs.run()
+    solution = highs.getSolution()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal or not solution.dual_valid:
+        return None
+    values, duals = solution.col_value, solution.row_dual
+    for var_id, column in columns.items():
+        solver._vars[var_id][0].set_value(values[column], skip_validation=True)
+    return ({con: duals[row] for con, row in solver._pyomo_con_to_solver_con_map.items()},
+            highs.getInfo().objective_function_value)
 
 
 def achieved_gap(objective: float | None, bound: float | None) -> float | None:

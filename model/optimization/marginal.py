@@ -37,9 +37,14 @@ held:
   sum over the rows of ``dual * F[m,g,c] / 365`` at the LP solution.
 - ``budget``: the budget constrains binaries only, so with the binaries held
   its row is a constant and its dual is zero.  Its price is a step instead:
-  the MIP is re-solved without the budget; when that is cheaper, the budget
+  the cheapest portfolio without the budget; when that is cheaper, the budget
   binds, and its value is the annual cost saved per extra currency unit of
-  budget the cheaper portfolio needs (saved / (its capex - budget)).
+  budget the cheaper portfolio needs (saved / (its capex - budget)).  Only
+  the portfolios beyond the budget are searched, with the chosen cost as a
+  cutoff (``_budget_rows``).
+
+The LP and the budget's search run in the HiGHS instance that solved the
+MIP (``highs.fixed_integer_lp``): the model is not translated again.
 
 Everything returned is plain data (a list of row dictionaries); nothing after
 this module touches Pyomo.  The model passed in is left with its binaries
@@ -50,15 +55,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from ..inputs.data import ModelData
 from ..inputs.disruptions import n_minus_1_days
 from ..inputs.runfile import STAGES
-from .build import build_model, flow_of
+from .build import flow_of
 from .types import MARGINAL_COLUMNS
 
 # Rows priced below this (currency per unit) are reported as not binding.
@@ -145,8 +149,9 @@ class MarginalError(Exception):
     """The fixed-binary LP did not solve to optimality (it should whenever the MIP did)."""
 
 
-def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, objective: float) -> dict:
-    """Price each limit at the solved portfolio held in ``model`` (values loaded).
+def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, objective: float, solver) -> dict:
+    """Price each limit at the solved portfolio held in ``model`` (values loaded), in the HiGHS instance
+    ``solver`` that solved it (``highs.solve_model_kept``).
 
     Returns ``{"rows": [...], "lp_objective": float, "seconds": float, "error": str | None}``;
     each row has the keys in ``COLUMNS``.  Should the LP fail (it should not
@@ -154,39 +159,26 @@ def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, ob
     """
     start = time.perf_counter()
     try:
-        rows, lp_objective = _price(model, data, options, objective)
+        rows, lp_objective = _price(model, data, options, objective, solver)
     except MarginalError as error:
         return {"rows": [], "lp_objective": None, "seconds": time.perf_counter() - start, "error": str(error)}
     return {"rows": rows, "lp_objective": lp_objective, "seconds": time.perf_counter() - start, "error": None}
 
 
-def _price(model, data: ModelData, options: dict, objective: float) -> tuple[list[dict], float]:
-    from .highs import _highs, _set_threads
+def _price(model, data: ModelData, options: dict, objective: float, solver) -> tuple[list[dict], float]:
+    from .highs import fixed_integer_lp
 
-    for var in model.component_data_objects(pyo.Var):
-        if var.is_integer():  # those already fixed too: a fixed binary still makes HiGHS solve a MIP
-            value = round(var.value) if var.value is not None else 0
-            var.domain = pyo.Reals
-            var.fix(value)
-    model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-    try:
-        _set_threads(options["threads"])
-        results = _highs().solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False, **options)
-        if (results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied
-                or results.solution_status != SolutionStatus.optimal):
-            raise MarginalError(f"the LP with the binaries fixed ended {results.termination_condition.name}")
-        results.solution_loader.load_vars()
-        results.solution_loader.load_import_suffixes()
-        duals = {con: model.dual.get(con, 0.0) for con in model.dual}
-    finally:
-        model.del_component(model.dual)
-    lp_objective = results.incumbent_objective
-
+    # The budget's step is a MIP re-solve: it runs first, in the instance that still holds the MIP.
+    budget_rows = _budget_rows(model, data, options, objective, solver)
+    priced = fixed_integer_lp(model, solver, options)
+    if priced is None:
+        raise MarginalError("the LP with the binaries fixed did not solve to optimality")
+    duals, lp_objective = priced
     rows = []
     rows += _target_rows(model, data, duals)
     rows += _cap_rows(model, data, duals)
     rows += _stockpile_rows(model, data, duals)
-    rows += _budget_rows(model, data, options, objective)
+    rows += budget_rows
     return rows, lp_objective
 
 
@@ -294,31 +286,57 @@ def _stock_days(model, data: ModelData, m: str, t: int) -> float:
     return pyo.value(model.stock[m, t]) / target * 365.0 if target > 0 else 0.0
 
 
-def _budget_rows(model, data: ModelData, options: dict, objective: float) -> list[dict]:
-    """The budget's step price: re-solve the MIP without it; binding when that is cheaper."""
-    from .highs import NoSolutionError, solve_model
+def _budget_rows(model, data: ModelData, options: dict, objective: float, solver) -> list[dict]:
+    """The budget's step price: the cheapest portfolio that needs more than the budget; the budget binds
+    when that is cheaper than the chosen one.
+
+    The MIP without the budget is the cheaper of two regions, capex <= budget (solved: ``objective``)
+    and capex > budget.  Only the second is solved, in the HiGHS instance that solved the MIP (the
+    budget row turned around, no new model), with ``objective`` as a cutoff: when the budget does not
+    bind, no node can beat the cutoff and the search ends at once, typically at the root.  No solve at
+    all when the budget cannot bind: every project and plant that could start costs no more than it.
+    The row and the options are put back for the LP that follows.
+    """
+    import highspy
+    import numpy as np
 
     budget = data.policy.investment_budget
     if budget is None or not (data.projects or data.plants):
         return []
-    used_now = (sum(data.projects[p].capex * pyo.value(model.stake_start[p, t]) for p, t in model.stake_years)
-                + sum(data.plants[k].capex * pyo.value(model.plant_start[k, t]) for k, t in model.plant_years))
-    free = replace(data, run=replace(data.run, policy=replace(data.policy, investment_budget=None)))
-    model = build_model(free)
-    try:
-        solution = solve_model(model, options)
-    except NoSolutionError:  # no incumbent within the time limit: no step to report
-        return []
     year = max(data.years)
-    if solution.status == "infeasible" or solution.objective is None:
-        return []
-    capex = (sum(data.projects[p[0]].capex * value for p, value in solution.values["stake_start"].items())
-             + sum(data.plants[k[0]].capex * value for k, value in solution.values["plant_start"].items()))
-    saved = objective - solution.objective
-    extra = capex - budget
+    stakes = [(model.stake_start[p, t], data.projects[p].capex) for p, t in model.stake_years]
+    plants = [(model.plant_start[k, t], data.plants[k].capex) for k, t in model.plant_years]
+    used_now = sum(capex * pyo.value(var) for var, capex in stakes + plants)
+    everything = (sum(data.projects[p].capex for p in {p for p, _ in model.stake_years})
+                  + sum(data.plants[k].capex for k in {k for k, _ in model.plant_years}))
+    row = solver._pyomo_con_to_solver_con_map.get(model.budget)
+    not_binding = [_row("budget", year, limit=budget, level=used_now, value=0.0)]
+    if everything <= budget or row is None:
+        return not_binding
+    highs = solver._solver_model
+    columns = solver._pyomo_var_to_solver_var_map
+    _, _, lower, upper, _ = highs.getRows(1, np.array([row], dtype=np.int32))
+    lower, upper = float(lower[0]), float(upper[0])
     # Both solves stop within mip_rel_gap: a smaller difference is solver tolerance, not the budget.
     noise = options.get("rel_gap", 0.0) * abs(objective) + 1e-9 * max(1.0, abs(objective))
+    highs.setOptionValue("output_flag", False)
+    highs.changeRowBounds(row, upper + 1e-6 * max(1.0, abs(upper)), highspy.kHighsInf)
+    highs.setOptionValue("objective_bound", objective - noise)
+    try:
+        highs.run()
+        info = highs.getInfo()
+        if info.primal_solution_status != 2:  # nothing beats the cutoff: the budget does not bind
+            return not_binding if highs.getModelStatus() != highspy.HighsModelStatus.kTimeLimit else []
+        values = highs.getSolution().col_value
+        beyond = info.objective_function_value
+        capex = sum(capex * round(values[columns[id(var)]]) for var, capex in stakes + plants
+                    if id(var) in columns)
+    finally:
+        highs.changeRowBounds(row, lower, upper)
+        highs.setOptionValue("objective_bound", highspy.kHighsInf)
+    saved = objective - beyond
+    extra = capex - budget
     if saved <= noise or extra <= 0:
-        return [_row("budget", year, limit=budget, level=used_now, value=0.0)]
+        return not_binding
     return [_row("budget", year, limit=budget, level=used_now, value=saved / extra,
                  step_cost_saved=saved, step_extra_budget=extra)]

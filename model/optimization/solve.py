@@ -16,7 +16,7 @@ from .build import build_model
 from .forced import forced_in_costs
 
 # re-exported: callers import the runner and the plain types from here
-from .highs import ZERO, _highs, achieved_gap, model_size, solve_model, solver_options  # noqa: F401
+from .highs import ZERO, _highs, achieved_gap, model_size, solve_model, solve_model_kept, solver_options  # noqa: F401
 from .marginal import marginal_values
 from .types import NoSolutionError, Outcome, Solution  # noqa: F401
 
@@ -32,11 +32,11 @@ def solve(data: ModelData, marginal: bool = False, forced_in: bool = False) -> O
     start = time.perf_counter()
     model = build_model(data)
     build_seconds = time.perf_counter() - start
-    strict = solve_model(model, options)
+    strict, solver = solve_model_kept(model, options)
     strict.build_seconds, strict.size = build_seconds, model_size(model)
     prices = None
     if marginal and strict.status != "infeasible":
-        prices = marginal_values(model, data, options, strict.objective)
+        prices = marginal_values(model, data, options, strict.objective, solver)
     elastic = None
     if strict.status == "infeasible":
         start = time.perf_counter()
