@@ -134,6 +134,7 @@ def test_chemistry_share_override_rescales_the_rest(tmp_path):
     assert data.target["ni", 2030] == pytest.approx(500)
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_lfp_share_sweep_moves_targets_portfolio_and_cost(tmp_path, capsys):
     import openpyxl
     import pandas as pd

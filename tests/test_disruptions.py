@@ -266,6 +266,7 @@ def test_evaluator_agrees_with_the_stochastic_second_stage():
         assert values["recourse_cost"][scenario.name, year] >= -1e-3
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_verify_prices_the_recourse_with_the_floor(tmp_path, capsys):
     """verify recomputes the stochastic run's recourse with the stress evaluator: it matches the model's."""
     out = tmp_path / "stochastic"
@@ -276,6 +277,7 @@ def test_verify_prices_the_recourse_with_the_floor(tmp_path, capsys):
     assert recourse["exact"] == pytest.approx(recourse["reported"], rel=1e-9)
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 @pytest.mark.parametrize("run", [BASE, PATHWAY], ids=["base", "pathway"])
 def test_stress_extra_cost_is_never_negative_on_the_default_data(run):
     """Every row of ``stress`` (the dataset's scenarios and N-1, every planned year): R >= 0."""
@@ -300,6 +302,7 @@ def test_n_minus_1_scenarios(base_data):
                                  Hit("*", "refine", scenarios[0].name.split()[-1], 1.0, 60.0))
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_stress_command_writes_sheet_csv_and_table(tmp_path, capsys):
     out = tmp_path / "stress"
     assert main(["stress", str(BASE), "--n-1", "--out", str(out)]) == 0
@@ -343,6 +346,7 @@ def test_any_stage_cap(tmp_path):
     assert any_stage["CHN"] == pytest.approx(0.5) and any_stage["AUS"] == pytest.approx(0.5)
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_stress_portfolio_of_a_stochastic_run_keeps_its_recourse(tmp_path, capsys):
     """``stress --portfolio`` on a stochastic run's folder: the expected recourse the run stated is read back
     (it is no flow's cost), so the re-evaluated set passes the check (it failed with the recourse read as 0)."""

@@ -56,6 +56,7 @@ def solved(tmp_path_factory, base_out):
 # --------------------------------------------------------------------------- the template
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_template_round_trip_gives_the_same_objective_and_flows(solved):
     from_csv = json.loads((solved / "csv" / "summary.json").read_text())
     from_xlsx = json.loads((solved / "xlsx" / "summary.json").read_text())
@@ -99,6 +100,7 @@ def test_template_has_readme_tables_notes_dropdowns_and_frozen_headers(solved):
     assert book["supply"]["A3"].value == "li-AUS-CHN" and book["supply"]["F3"].value == 52800
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_edited_template_errors_name_sheet_excel_row_and_header(tmp_path, capsys):
     path = tmp_path / "inputs.xlsx"
     assert main(["template", str(path)]) == 0
@@ -124,6 +126,7 @@ def test_edited_template_errors_name_sheet_excel_row_and_header(tmp_path, capsys
     assert any(line.startswith("error: minerals:4:reference_price: formulas are not read") for line in lines), lines
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_template_from_a_workbook_and_bad_usage(tmp_path, capsys):
     first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     assert main(["template", str(first), "--from", str(ROOT / "data" / "japan-2030")]) == 0
@@ -228,6 +231,7 @@ def _undeclared(book) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_every_result_column_is_declared_with_kind_unit_and_meaning(solved, tmp_path, capsys):
     """results.columns declares every column of every result sheet: a solve (with marginal values and
     forced-in costs), a stress run, an infeasible run's diagnosis and a pathway's views.  The header

@@ -57,6 +57,7 @@ def test_a_loose_gap_warns_everywhere(generated, capsys):
     assert json.loads((out / "manifest.json").read_text())["verify"]["passed"]
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_a_loose_gap_warns_in_quiet_mode_too(generated, capsys):
     code, out_text, err, _ = _solve(generated, 0.05, capsys, quiet=True)
     assert code == 0

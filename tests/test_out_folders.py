@@ -33,6 +33,7 @@ def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_another_runs_outputs_are_refused_then_replaced_with_force(runs, tmp_path, capsys):
     out = tmp_path / "shared"
     assert main(["solve", str(runs["a"]), "--out", str(out), "--quiet", "--no-forced-in"]) == 0
@@ -66,6 +67,7 @@ def test_another_runs_outputs_are_refused_then_replaced_with_force(runs, tmp_pat
     assert json.loads((sweep / "sweep-manifest.json").read_text())["run_name"] == "other"
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_stress_sweep_and_sensitivity_write_into_their_own_subfolders(runs, tmp_path):
     folder = tmp_path / "out" / "case"  # runs/out/<name>/ beside the run file
     assert main(["solve", str(runs["a"]), "--quiet", "--no-forced-in"]) == 0

@@ -198,6 +198,7 @@ def series_colours(book, chart_index: int) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_each_country_keeps_one_colour_across_charts_and_runs(tmp_path, capsys):
     from critmin.writers.style import OTHER_COLOUR, country_colour
 
@@ -292,6 +293,7 @@ TWO_MINERALS = {
 }
 
 
+@pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
 def test_stress_portfolio_keeps_the_marginal_values_and_drops_idle_n_minus_1_rows(tmp_path, capsys):
     data = write_dataset(tmp_path / "data", {**BASE_TABLES, **TWO_MINERALS})
     run = run_file(tmp_path, data, "country_cap = 0.7\ncountry_cap_by_mineral = { co = 1.0 }\nstockpile_days = 30")
