@@ -202,6 +202,23 @@ class ModelData:
                                tuple((t, self._offtake_cost(offtake, t)) for t in self.years))
         return flows
 
+    @functools.cached_property
+    def flows_touching(self) -> dict[tuple[str, str], list]:
+        """(stage, country) -> the flows with a share at that stage in that country, minerals sorted, each
+        mineral's flows as ``flows_of`` lists them: a disruption row only ever hits these."""
+        touching: dict[tuple[str, str], list] = {}
+        for m in sorted(self.minerals):
+            for flow in self.flows_of(m):
+                for stage in STAGES:
+                    for country in self.flows[flow].shares(stage):
+                        touching.setdefault((stage, country), []).append(flow)
+        return touching
+
+    @functools.cached_property
+    def flow_order(self) -> dict:
+        """flow -> its place when minerals are sorted and each lists its flows as ``flows_of`` does."""
+        return {flow: n for n, flow in enumerate(f for m in sorted(self.minerals) for f in self.flows_of(m))}
+
     def stage_country(self, flow, stage: str) -> str:
         """Country of a market route ``o`` or an offtake ``(p, m)`` at ``stage`` (a blend's mine: ``*``)."""
         return self.flows[flow].country(stage)

@@ -124,27 +124,39 @@ def _row_fraction(data: ModelData, flow, hit: Hit) -> float | None:
     return share * hit.loss_share * hit.duration_days / 365.0
 
 
+def _hit_by(data: ModelData, hits, year: int | None):
+    """(flow, row) for every row of ``hits`` and every flow (existing in ``year``) with a share in the
+    row's country at the row's stage: the only pairs ``_row_fraction`` can find a loss in."""
+    for hit in hits:
+        for flow in data.flows_touching.get((hit.stage, hit.country), ()):
+            if year is None or data.flow_exists(flow, year):
+                yield flow, hit
+
+
 def loss_fractions(data: ModelData, scenario: Scenario, year: int | None = None) -> dict:
     """a[e,s] for every flow e that the scenario hits (flows not listed lose nothing); with ``year``,
     only flows that exist in that year are listed (a does not depend on the year)."""
     fractions = {}
-    for flow in _all_flows(data, year):
-        for hit in scenario.hits:
-            fraction = _row_fraction(data, flow, hit)
-            if fraction is not None:
-                fractions[flow] = max(fractions.get(flow, 0.0), fraction)
-    return fractions
+    for flow, hit in _hit_by(data, scenario.hits, year):
+        fraction = _row_fraction(data, flow, hit)
+        if fraction is not None:
+            fractions[flow] = max(fractions.get(flow, 0.0), fraction)
+    return _in_flow_order(data, fractions)
+
+
+def _in_flow_order(data: ModelData, by_flow: dict) -> dict:
+    # the model's rows list their terms in this order whatever the order of a scenario's rows
+    return dict(sorted(by_flow.items(), key=lambda item: data.flow_order[item[0]]))
 
 
 def durations(data: ModelData, scenario: Scenario, year: int) -> dict[str, float]:
     """D[m,s] in ``year``: the longest event among the rows that hit any flow of m existing in that year."""
     longest: dict[str, float] = {}
-    for flow in _all_flows(data, year):
-        mineral = data.mineral_of(flow)
-        for hit in scenario.hits:
-            if _row_fraction(data, flow, hit) is not None:
-                longest[mineral] = max(longest.get(mineral, 0.0), hit.duration_days)
-    return longest
+    for flow, hit in _hit_by(data, scenario.hits, year):
+        if _row_fraction(data, flow, hit) is not None:
+            mineral = data.mineral_of(flow)
+            longest[mineral] = max(longest.get(mineral, 0.0), hit.duration_days)
+    return dict(sorted(longest.items()))
 
 
 def cover_price_floor(data: ModelData, scenario: Scenario, year: int) -> dict[str, float]:
@@ -165,14 +177,13 @@ def price_uplift(data: ModelData, scenario: Scenario, year: int) -> dict:
     shocks = [hit for hit in scenario.hits if hit.price_factor > 1.0]
     if not shocks:
         return uplift
-    for flow in _all_flows(data, year):
-        for hit in shocks:
-            fraction = _row_fraction(data, flow, Hit(hit.mineral, hit.stage, hit.country,
-                                                     (1.0 - hit.loss_share) * (hit.price_factor - 1.0),
-                                                     hit.duration_days))
-            if fraction is not None and fraction > 0:
-                uplift[flow] = max(uplift.get(flow, 0.0), fraction)
-    return uplift
+    for flow, hit in _hit_by(data, shocks, year):
+        fraction = _row_fraction(data, flow, Hit(hit.mineral, hit.stage, hit.country,
+                                                 (1.0 - hit.loss_share) * (hit.price_factor - 1.0),
+                                                 hit.duration_days))
+        if fraction is not None and fraction > 0:
+            uplift[flow] = max(uplift.get(flow, 0.0), fraction)
+    return _in_flow_order(data, uplift)
 
 
 @dataclass(frozen=True)
