@@ -12,9 +12,10 @@ five-year case plans 2030-2034 at once with targets growing 3 % a year.
 For each case it runs ``critmin solve RUN --quiet --no-forced-in`` as its own
 process (the analyst's command: load, validate, build, solve, marginal values,
 result tables, writers, the independent check) and reads the phases from the
-run's manifest.json; then it exports the same model as MPS and runs HiGHS
-alone on it in a fresh Python process (import highspy, read, solve: the
-stand-in for a direct sparse-matrix formulation handed to the same HiGHS).
+run's manifest.json; then it exports the instance critmin hands HiGHS (same
+rows, columns and order) as MPS and runs HiGHS alone on it in a fresh Python
+process (import highspy, read, solve: the stand-in for a direct sparse-matrix
+formulation handed to the same HiGHS, which solves the same instance).
 Peak memory is each child's maximum resident set (os.wait4).  It prints
 seconds per phase, the ratios marginal/solve and critmin/HiGHS-alone, and
 with ``--forced-in`` the forced-in costs' time, measured in a second run
@@ -112,10 +113,12 @@ print(h.getInfo().objective_function_value)
 
 
 def export_mps(run: Path, mps: Path) -> None:
+    """The very instance critmin hands HiGHS (optimization/highs.py translate), as MPS."""
     from critmin.inputs.data import load
     from critmin.optimization.build import build_model
+    from critmin.optimization.highs import translate
 
-    build_model(load(run)).write(str(mps), io_options={"symbolic_solver_labels": False})
+    translate(build_model(load(run))).highs.writeModel(str(mps))
 
 
 def measure(name: str, folder: Path, gap: float, forced_in: bool) -> dict:

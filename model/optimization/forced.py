@@ -41,14 +41,18 @@ def candidates(data: ModelData, chosen_projects: set[str], built_plants: set[str
 
 
 def forced_in_costs(data: ModelData, objective: float, chosen_projects: set[str], built_plants: set[str],
-                    workers: int | None = None) -> dict:
-    """{"rows": [{kind, id, forced_in_cost, forced_objective, start_year, reason}], "seconds", "tolerance"}."""
+                    workers: int | None = None, binaries: dict | None = None) -> dict:
+    """{"rows": [{kind, id, forced_in_cost, forced_objective, start_year, reason}], "seconds", "tolerance"}.
+
+    ``binaries`` ({variable name: {index: value}}, the solved portfolio's yes/no choices) warm-starts
+    each re-solve: the same choices with the forced one added in its first possible year, a partial
+    solution HiGHS completes and, when it is feasible, searches from."""
     start = time.perf_counter()
     todo = candidates(data, chosen_projects, built_plants)
     from ..executors import Executor, run_tasks
 
     results: dict[tuple[str, str], tuple] = {}
-    run_tasks(_forced_solve, data, [(item, item) for item in todo],
+    run_tasks(_forced_solve, data, [(item, (item, binaries)) for item in todo],
               Executor(None, workers or (os.cpu_count() or 1)), results.__setitem__)
     rows = []
     for kind, name in todo:
@@ -60,11 +64,11 @@ def forced_in_costs(data: ModelData, objective: float, chosen_projects: set[str]
     return {"rows": rows, "seconds": time.perf_counter() - start, "tolerance": 2 * gap * abs(objective)}
 
 
-def _forced_solve(data: ModelData, item: tuple[str, str]) -> tuple[float | None, int | None, str | None]:
+def _forced_solve(data: ModelData, task: tuple) -> tuple[float | None, int | None, str | None]:
     from .build import build_model
     from .highs import NoSolutionError, solve_model, solver_options
 
-    kind, name = item
+    (kind, name), binaries = task
     available = data.projects[name].available_from if kind == "project" else data.plant_from(name)
     if available > data.years[-1]:
         return None, None, f"not available before {available}, after the last planned year {data.years[-1]}"
@@ -72,8 +76,14 @@ def _forced_solve(data: ModelData, item: tuple[str, str]) -> tuple[float | None,
                                                                 | {name})))
     forced = replace(data, run=replace(data.run, policy=policy))
     options = {**solver_options(data), "threads": 1}
+    start = None
+    if binaries:
+        variable = "stake_start" if kind == "project" else "plant_start"
+        first = max(data.years[0], available)
+        start = {key: dict(values) for key, values in binaries.items()}
+        start.setdefault(variable, {})[name, first] = 1.0
     try:
-        solution = solve_model(build_model(forced), options)
+        solution = solve_model(build_model(forced), options, start)
     except NoSolutionError as error:
         return None, None, f"no portfolio found with it forced in: {error}"
     if solution.status == "infeasible":

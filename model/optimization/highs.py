@@ -1,6 +1,9 @@
-"""Run HiGHS on a built model through Pyomo's highspy interface; the result as plain data.
+"""Run HiGHS on a built model; the result as plain data.
 
-No LP files are written.  ``solve_model`` returns a ``types.Solution``
+The model goes to HiGHS as one sparse matrix (``translate``: Pyomo's
+standard-form compiler, then ``highspy`` directly), so the instance HiGHS
+solves is exactly the one ``benchmarks/`` export, and it is kept (``Engine``)
+for the marginal values' LP and budget step.  No LP files are written.  ``solve_model`` returns a ``types.Solution``
 (status, objective, bound, achieved gap, variable values as dictionaries)
 so that nothing after the optimizer touches Pyomo.  HiGHS calls a MIP
 "optimal" once it is within ``mip_rel_gap``, so the achieved gap is always
@@ -14,9 +17,9 @@ of them imports another's orchestration (no import cycle).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from ..inputs.data import ModelData
 from .types import NoSolutionError, Solution
@@ -48,82 +51,184 @@ def solver_options(data: ModelData) -> dict:
     return {"time_limit": options.time_limit, "rel_gap": options.mip_rel_gap, "threads": options.threads}
 
 
-def solve_model(model: pyo.ConcreteModel, options: dict) -> Solution:
-    """Solve a built model; raise ``NoSolutionError`` when there is nothing to report."""
-    return solve_model_kept(model, options)[0]
+def solve_model(model: pyo.ConcreteModel, options: dict, start: dict | None = None) -> Solution:
+    """Solve a built model; raise ``NoSolutionError`` when there is nothing to report.  ``start``:
+    {variable name: {index: value}}, a partial first incumbent (``solve_model_kept``)."""
+    return solve_model_kept(model, options, start)[0]
 
 
-def solve_model_kept(model: pyo.ConcreteModel, options: dict):
-    """``solve_model``, and the Pyomo HiGHS interface that holds the solved HiGHS instance: the marginal
-    values re-solve the fixed-integer LP in it (``fixed_integer_lp``) instead of translating the model
-    again."""
+@dataclass
+class Engine:
+    """A model handed to HiGHS: the ``highspy.Highs`` instance and which Pyomo variable and constraint
+    each column and row is.  Kept after a solve so the marginal values re-solve in the same instance."""
+
+    highs: object
+    columns: list  # VarData of column j
+    column_of: dict  # id(VarData) -> j
+    row_of: dict  # ConstraintData -> i (every row of build.py is one-sided or an equality: one row each)
+
+
+def translate(model: pyo.ConcreteModel) -> Engine:
+    """The model as one sparse matrix (Pyomo's standard-form compiler, rows as stated: =, <= or >=),
+    passed to a new HiGHS instance in one call.
+
+    Pyomo's persistent HiGHS interface builds the instance row by row from a per-row expression walk:
+    on the 200-scenario generated case that took twice as long as this compiler.  Fixed variables are
+    constants here, as they were there; a constraint with no variable left is checked and dropped by the
+    compiler (its price is 0).
+    """
+    import highspy
+    import numpy as np
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    columns = list(repn.columns)
+    infinity = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(columns), len(repn.rows)
+    cost = repn.c.toarray()[0] if repn.c.shape[0] else np.zeros(len(columns))
+    lp.col_cost_ = np.asarray(cost, dtype=np.double)
+    lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+    lp.col_lower_ = np.array([-infinity if v.lb is None else v.lb for v in columns], dtype=np.double)
+    lp.col_upper_ = np.array([infinity if v.ub is None else v.ub for v in columns], dtype=np.double)
+    rhs = np.asarray(repn.rhs, dtype=np.double)
+    sense = np.array([row[1] for row in repn.rows], dtype=np.int8)  # 0: =, 1: <=, -1: >=
+    lp.row_lower_ = np.where(sense == 1, -infinity, rhs)
+    lp.row_upper_ = np.where(sense == -1, infinity, rhs)
+    matrix = repn.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(np.double)
+    integer = [v.is_integer() for v in columns]
+    if any(integer):
+        lp.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                           for flag in integer]
+    from pyomo.common.tee import capture_output
+
+    with capture_output(capture_fd=True):  # a new instance prints HiGHS's banner on the terminal itself
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    return Engine(highs, columns, {id(v): j for j, v in enumerate(columns)},
+                  {row[0]: i for i, row in enumerate(repn.rows)})
+
+
+def _run(engine: Engine, options: dict) -> None:
+    highs = engine.highs
     _set_threads(options["threads"])
-    solver = _highs()
-    start = time.perf_counter()
-    results = solver.solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False, **options)
-    seconds = time.perf_counter() - start
-    condition = results.termination_condition
-    has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    if condition in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
-        return Solution("infeasible", None, None, None, termination=condition.name, solve_seconds=seconds), solver
-    if not has_solution:
-        if condition == TerminationCondition.maxTimeLimit:
+    highs.setOptionValue("threads", options["threads"])
+    highs.setOptionValue("time_limit", float(options["time_limit"]))
+    highs.setOptionValue("mip_rel_gap", float(options["rel_gap"]))
+    highs.HandleKeyboardInterrupt = True  # Ctrl-C stops HiGHS, and interrupts.check() exits 130
+    highs.run()
+
+
+def _set_start(model: pyo.ConcreteModel, engine: Engine, start: dict) -> None:
+    import numpy as np
+
+    columns, values = [], []
+    for name, entries in start.items():
+        variable = model.component(name)
+        for index, value in entries.items():
+            if variable is not None and index in variable and id(variable[index]) in engine.column_of:
+                columns.append(engine.column_of[id(variable[index])])
+                values.append(float(value))
+    if columns:
+        engine.highs.setSolution(len(columns), np.array(columns, dtype=np.int32), np.array(values))
+
+
+def _load(engine: Engine) -> None:
+    """Every column's value into its Pyomo variable (the results read the model)."""
+    values = engine.highs.getSolution().col_value
+    for var, value in zip(engine.columns, values):
+        var.set_value(value, skip_validation=True)
+
+
+# HiGHS model status -> the termination name the manifest records (Pyomo's, as before: verify reads it).
+def _termination(status) -> str:
+    import highspy
+
+    names = {highspy.HighsModelStatus.kOptimal: "convergenceCriteriaSatisfied",
+             highspy.HighsModelStatus.kInfeasible: "provenInfeasible",
+             highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasibleOrUnbounded",
+             highspy.HighsModelStatus.kUnbounded: "unbounded",
+             highspy.HighsModelStatus.kTimeLimit: "maxTimeLimit",
+             highspy.HighsModelStatus.kIterationLimit: "iterationLimit",
+             highspy.HighsModelStatus.kInterrupt: "interrupted",
+             highspy.HighsModelStatus.kObjectiveBound: "objectiveLimit"}
+    return names.get(status, "unknown")
+
+
+def solve_model_kept(model: pyo.ConcreteModel, options: dict, start: dict | None = None) -> tuple[Solution, Engine]:
+    """``solve_model``, and the ``Engine`` that holds the solved HiGHS instance: the marginal values
+    re-solve the fixed-integer LP in it (``fixed_integer_lp``) instead of translating the model again.
+
+    ``start`` ({variable name: {index: value}}, e.g. the binaries of a solved neighbour) is handed to
+    HiGHS as a partial solution: it completes the rest by an LP and, when that is feasible, starts the
+    search with it as incumbent; an infeasible start is ignored."""
+    clock = time.perf_counter()
+    engine = translate(model)
+    if start:
+        _set_start(model, engine, start)
+    _run(engine, options)
+    seconds = time.perf_counter() - clock
+    highs = engine.highs
+    condition = _termination(highs.getModelStatus())
+    info = highs.getInfo()
+    if condition in ("provenInfeasible", "infeasibleOrUnbounded"):
+        return Solution("infeasible", None, None, None, termination=condition, solve_seconds=seconds), engine
+    if info.primal_solution_status != 2:  # 2: feasible
+        if condition == "maxTimeLimit":
             raise NoSolutionError(f"no feasible portfolio found within the time limit of {options['time_limit']:g} s; "
                                   "raise solver.time_limit")
-        raise NoSolutionError(f"the solver stopped without a solution ({condition.name})")
-    results.solution_loader.load_vars()
-    objective = results.incumbent_objective
-    bound = results.objective_bound
-    status = "optimal" if condition == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
+        raise NoSolutionError(f"the solver stopped without a solution ({condition})")
+    _load(engine)
+    objective = info.objective_function_value
+    if info.mip_node_count == -1:  # an LP: the bound is the objective once optimal
+        bound = objective if condition == "convergenceCriteriaSatisfied" else None
+    else:
+        bound = info.mip_dual_bound
+    status = "optimal" if condition == "convergenceCriteriaSatisfied" else "time_limit"
     return Solution(status, objective, bound, achieved_gap(objective, bound),
                     values={**variable_values(model), **expression_values(model)},
-                    termination=condition.name, solve_seconds=seconds), solver
+                    termination=condition, solve_seconds=seconds), engine
 
 
-def fixed_integer_lp(model: pyo.ConcreteModel, solver, options: dict):
-    """Re-solve, in the HiGHS instance ``solver`` holds after a MIP solve, the LP left when every integer
+def fixed_integer_lp(model: pyo.ConcreteModel, engine: Engine, options: dict):
+    """Re-solve, in the HiGHS instance of ``engine`` after a MIP solve, the LP left when every integer
     column is fixed at its rounded value and made continuous; return (row duals by Pyomo constraint,
     objective), or None when the LP did not solve to optimality.
 
     The columns change in place (``changeColsBounds``, ``changeColsIntegrality``): nothing is translated
-    again.  Pyomo's own update path would re-add every row that holds a fixed variable (fixed variables are
-    parameters to it), which costs more than the solve.  The Pyomo variables are fixed likewise and take
-    the LP's values, so the model reads as the LP that was priced.  Reads the interface's column and row
-    maps (Pyomo pins the minor version: pyproject.toml).
+    again.  The Pyomo variables are fixed likewise and take the LP's values, so the model reads as the
+    LP that was priced.
     """
     import highspy
     import numpy as np
 
-    highs = solver._solver_model
-    columns = solver._pyomo_var_to_solver_var_map  # id(var) -> column
+    highs = engine.highs
     fixed, at = [], []
     for var in model.component_data_objects(pyo.Var):
         if var.is_integer():  # those already fixed too: a fixed binary still makes HiGHS solve a MIP
             value = round(var.value) if var.value is not None else 0
             var.domain = pyo.Reals
             var.fix(value)
-            if id(var) in columns:
-                fixed.append(columns[id(var)])
+            if id(var) in engine.column_of:
+                fixed.append(engine.column_of[id(var)])
                 at.append(float(value))
     if fixed:
         index = np.array(fixed, dtype=np.int32)
         highs.changeColsBounds(len(index), index, np.array(at), np.array(at))
         highs.changeColsIntegrality(len(index), index,
                                     np.array([highspy.HighsVarType.kContinuous] * len(index)))
-    highs.setOptionValue("log_to_console", False)
-    highs.setOptionValue("output_flag", False)
-    _set_threads(options["threads"])
-    highs.setOptionValue("threads", options["threads"])
-    highs.setOptionValue("time_limit", float(options["time_limit"]))
-    highs.run()
+    _run(engine, options)
     solution = highs.getSolution()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal or not solution.dual_valid:
         return None
-    values, duals = solution.col_value, solution.row_dual
-    for var_id, column in columns.items():
-        solver._vars[var_id][0].set_value(values[column], skip_validation=True)
-    return ({con: duals[row] for con, row in solver._pyomo_con_to_solver_con_map.items()},
-            highs.getInfo().objective_function_value)
+    _load(engine)
+    duals = solution.row_dual
+    return {con: duals[row] for con, row in engine.row_of.items()}, highs.getInfo().objective_function_value
 
 
 def achieved_gap(objective: float | None, bound: float | None) -> float | None:

@@ -149,9 +149,9 @@ class MarginalError(Exception):
     """The fixed-binary LP did not solve to optimality (it should whenever the MIP did)."""
 
 
-def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, objective: float, solver) -> dict:
+def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, objective: float, engine) -> dict:
     """Price each limit at the solved portfolio held in ``model`` (values loaded), in the HiGHS instance
-    ``solver`` that solved it (``highs.solve_model_kept``).
+    ``engine`` that solved it (``highs.solve_model_kept``).
 
     Returns ``{"rows": [...], "lp_objective": float, "seconds": float, "error": str | None}``;
     each row has the keys in ``COLUMNS``.  Should the LP fail (it should not
@@ -159,18 +159,18 @@ def marginal_values(model: pyo.ConcreteModel, data: ModelData, options: dict, ob
     """
     start = time.perf_counter()
     try:
-        rows, lp_objective = _price(model, data, options, objective, solver)
+        rows, lp_objective = _price(model, data, options, objective, engine)
     except MarginalError as error:
         return {"rows": [], "lp_objective": None, "seconds": time.perf_counter() - start, "error": str(error)}
     return {"rows": rows, "lp_objective": lp_objective, "seconds": time.perf_counter() - start, "error": None}
 
 
-def _price(model, data: ModelData, options: dict, objective: float, solver) -> tuple[list[dict], float]:
+def _price(model, data: ModelData, options: dict, objective: float, engine) -> tuple[list[dict], float]:
     from .highs import fixed_integer_lp
 
     # The budget's step is a MIP re-solve: it runs first, in the instance that still holds the MIP.
-    budget_rows = _budget_rows(model, data, options, objective, solver)
-    priced = fixed_integer_lp(model, solver, options)
+    budget_rows = _budget_rows(model, data, options, objective, engine)
+    priced = fixed_integer_lp(model, engine, options)
     if priced is None:
         raise MarginalError("the LP with the binaries fixed did not solve to optimality")
     duals, lp_objective = priced
@@ -286,7 +286,7 @@ def _stock_days(model, data: ModelData, m: str, t: int) -> float:
     return pyo.value(model.stock[m, t]) / target * 365.0 if target > 0 else 0.0
 
 
-def _budget_rows(model, data: ModelData, options: dict, objective: float, solver) -> list[dict]:
+def _budget_rows(model, data: ModelData, options: dict, objective: float, engine) -> list[dict]:
     """The budget's step price: the cheapest portfolio that needs more than the budget; the budget binds
     when that is cheaper than the chosen one.
 
@@ -309,12 +309,12 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float, solver
     used_now = sum(capex * pyo.value(var) for var, capex in stakes + plants)
     everything = (sum(data.projects[p].capex for p in {p for p, _ in model.stake_years})
                   + sum(data.plants[k].capex for k in {k for k, _ in model.plant_years}))
-    row = solver._pyomo_con_to_solver_con_map.get(model.budget)
+    row = engine.row_of.get(model.budget)
     not_binding = [_row("budget", year, limit=budget, level=used_now, value=0.0)]
     if everything <= budget or row is None:
         return not_binding
-    highs = solver._solver_model
-    columns = solver._pyomo_var_to_solver_var_map
+    highs = engine.highs
+    columns = engine.column_of
     _, _, lower, upper, _ = highs.getRows(1, np.array([row], dtype=np.int32))
     lower, upper = float(lower[0]), float(upper[0])
     # Both solves stop within mip_rel_gap: a smaller difference is solver tolerance, not the budget.

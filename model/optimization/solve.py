@@ -54,6 +54,8 @@ def solve(data: ModelData, marginal: bool = False, forced_in: bool = False) -> O
     if forced_in and strict.status == "optimal":
         chosen = {p for (p, _), v in strict.values.get("stake_start", {}).items() if v > 0.5}
         built = {k for (k, _), v in strict.values.get("plant_start", {}).items() if v > 0.5}
-        forced = forced_in_costs(data, strict.objective, chosen, built)
+        binaries = {name: strict.values[name] for name in ("stake_start", "plant_start", "use")
+                    if name in strict.values}
+        forced = forced_in_costs(data, strict.objective, chosen, built, binaries=binaries)
     return Outcome(strict, elastic, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]},
                    marginal=prices, forced=forced)
