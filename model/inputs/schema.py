@@ -121,6 +121,9 @@ MINERALS = Table(
                "t per year", required=False, default=None),
         Column("surge_price_factor", QUANTITY, "spot price multiple paid for emergency buys during a disruption",
                "multiple of unit cost", required=False, default=3.0),
+        # JOGMEC's target differs by metal (60 days, up to 180 for high-risk ones): one run-wide number cannot say it.
+        Column("stockpile_min_days", QUANTITY, "floor on this mineral's stock in days of its requirement "
+               "(blank: the run's policy.stockpile_min_days)", "days", required=False, default=None),
     ),
     key=("mineral",),
 )

@@ -14,7 +14,7 @@ next to its model (``CHECKS``):
 5. recycling     f = r / recovery <= feedstock; sum_m f <= sum of the built plants' capacity;
                  r >= min_recycling_share * target
 6. stockpile     rule mode: s >= days/365 * flows through c at either stage, every foreign c;
-                 always s >= min_days/365 * target; stock moves between planned years
+                 always s >= min_days[m]/365 * target; stock moves between planned years
 7. budget        capex of the stakes and plants <= investment_budget
    choices       force_projects chosen, exclude_projects not
 8. policy_limits conflict share, ally shares (mine, refine), any_stage_cap
@@ -420,7 +420,7 @@ def check_recycling(ctx: Context, family: Family) -> None:
 
 
 def check_stockpile(ctx: Context, family: Family) -> None:
-    """6. rule mode: s >= days/365 x each foreign exposure (both stages); s >= min_days/365 x target;
+    """6. rule mode: s >= days/365 x each foreign exposure (both stages); s >= min_days[m]/365 x target;
     stock moves between planned years (a one-year run is a steady state)."""
     data, policy = ctx.data, ctx.policy
     for t in data.years:
@@ -432,7 +432,7 @@ def check_stockpile(ctx: Context, family: Family) -> None:
                         family.add(f"{m} cover of {g} {c} {t}", stock, policy.stockpile_days / 365.0 * tonnes, ">=",
                                    rounding=ctx.rounding(m, t, policy.stockpile_days / 365.0))
             family.add(f"{m} floor {t}", stock + ctx.allowed("stockpile floor (stockpile_min_days)", m, t),
-                       policy.stockpile_min_days / 365.0 * data.target[m, t], ">=")
+                       data.floor_days(m) / 365.0 * data.target[m, t], ">=")
             if mineral.max_stock_build_t is not None and len(data.years) > 1:
                 before = ctx.portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
                 family.add(f"{m} stock build {t}", stock - before,
@@ -899,11 +899,12 @@ def check_marginal_values(ctx: Context, family: Family) -> None:
                         f"({rule:.9g} t): no cover row binds")
     # target = target row's dual + sum over the caps of cap x dual, dual = -100 price / target, when nothing
     # else scales with the requirement (the stock floor, recycling, conflict and ally shares).
-    others = (policy.stockpile_min_days > 0 or policy.conflict_max_share < 1
+    others = (policy.conflict_max_share < 1
               or any(v > 0 for v in policy.ally_min_share.values()))
     exposures = data.exposures(STAGES)
     for m, value in prices["target"].items():
-        if others or policy.min_recycling_share.get(m, 0.0) > 0 or m not in prices["target_row_dual"]:
+        if (others or data.floor_days(m) > 0 or policy.min_recycling_share.get(m, 0.0) > 0
+                or m not in prices["target_row_dual"]):
             continue
         target = data.target[m, t]
         if target <= 0:
