@@ -263,6 +263,13 @@ def test_cli_a_mineral_floor_is_verified_and_a_stock_below_it_fails(tmp_path, ca
     assert verify_files(data, out).passed
     path = out / "summary.json"
     summary = json.loads(path.read_text())
+    # one more tonne of requirement: 10 for the tonne and 0.2 t more stock at 1 a year
+    assert summary["marginal_values"]["target"]["li"] == pytest.approx(10.2)
+    summary["marginal_values"]["target"]["li"] = 10.0  # the price without the floor's term
+    path.write_text(json.dumps(summary))
+    report = verify_files(data, out)
+    assert any("marginal_values.target.li" in line for line in report.failures()), report.failures()
+    summary["marginal_values"]["target"]["li"] = 10.2
     assert summary["minerals"]["li"]["stockpile_t"] == pytest.approx(20)
     for entry in (summary["minerals"]["li"], summary["by_year"]["2030"]["li"]):
         entry["stockpile_t"] = 10.0  # the run's floor, not the mineral's
