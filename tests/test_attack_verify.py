@@ -180,7 +180,7 @@ SUMMARY = [
      "summary.json", "objective_bound"),
     ("objective", _set("objective", lambda v: v * 0.999), 3, "summary.json", "objective"),
     ("gap without its warning", _forged_gap, 3, "summary.json", "warnings"),
-    ("projects_chosen lacks an offtake's project", _drop_chosen("hyuga-matte"), 3, "summary.json", "projects_chosen"),
+    ("projects_chosen lacks an offtake's project", _drop_chosen("caremag"), 3, "summary.json", "projects_chosen"),
     ("projects_chosen lacks a committed stake", _drop_chosen("olaroz"), 3, "summary.json", "projects_chosen"),
     ("project_start_years of a committed stake", _set("project_start_years.olaroz", 2029), 2, "summary.json",
      "project_start_years.olaroz"),
@@ -220,7 +220,7 @@ SUMMARY = [
      "marginal_values.budget.used"),
     ("marginal budget binding at an impossible step", _budget_binds, 3, "summary.json",
      "marginal_values.budget.binding"),
-    ("marginal stockpile_days negative", _set("marginal_values.stockpile_days.manganese", lambda v: -v), 3,
+    ("marginal stockpile_days negative", _set("marginal_values.stockpile_days.manganese", -1.0), 3,
      "summary.json", "marginal_values.stockpile_days.manganese"),
     ("marginal year", _set("marginal_values.year", 2029), 3, "summary.json", "marginal_values.year"),
     ("marginal units deleted", lambda d: d["marginal_values"].pop("units"), 3, "summary.json",
@@ -246,7 +246,7 @@ def test_an_optimal_run_with_unmet_tonnes_fails_its_status(base_out, tmp_path, c
     """flows.csv loses a graphite route (hash forged): the run still says "optimal"."""
     out = _copy(base_out, tmp_path)
     lines = (out / "flows.csv").read_text().splitlines()
-    (out / "flows.csv").write_text("\n".join(line for line in lines if ",gr-CHN-CHN," not in line) + "\n")
+    (out / "flows.csv").write_text("\n".join(line for line in lines if ",gr-CHN-blend," not in line) + "\n")
     _rehash(out, "flows.csv")
     _verify(out, capsys, 3, "summary.json status", "graphite unmet", kind="summary.json headline fields")
 
@@ -413,9 +413,9 @@ WORKBOOK = [
     ("Supply largest_mine_share", _table_cell("Supply", "mineral", "nickel", "largest_mine_share", 0.3)),
     ("Supply largest_any_country", _table_cell("Supply", "mineral", "nickel", "largest_any_country", "AUS")),
     ("Supply number as text", _table_cell("Supply", "mineral", "cobalt", "market_t", "lots")),
-    ("Flows tonnes", _table_cell("Flows", "source_id", "li-CHN-CHN", "tonnes", lambda v: v + 0.5)),
-    ("Flows cost", _table_cell("Flows", "source_id", "li-CHN-CHN", "cost", lambda v: v * 2)),
-    ("Flows refine_country", _table_cell("Flows", "source_id", "li-AUS-CHN", "refine_country", "AUS")),
+    ("Flows tonnes", _table_cell("Flows", "source_id", "li-CHN-blend", "tonnes", lambda v: v + 0.5)),
+    ("Flows cost", _table_cell("Flows", "source_id", "li-CHN-blend", "cost", lambda v: v * 2)),
+    ("Flows refine_country", _table_cell("Flows", "source_id", "li-CHN-blend", "refine_country", "AUS")),
     ("Flows row deleted", _delete_flow_row),
 ]
 

@@ -35,6 +35,7 @@ def test_default_dataset_shape(base_data):
     assert len(base_data.routes) >= 60
     routes = base_data.routes.values()
     countries = {r.mine_country for r in routes} | {r.refine_country for r in routes}
+    countries |= {c for blend in base_data.mine_mix.values() for c in blend}  # blended routes' mine countries
     assert len(countries) >= 25
     assert "NAM" in countries  # Namibia, which a careless reader would turn into a missing value
 
@@ -102,31 +103,37 @@ def test_cli_solve_writes_the_contracted_outputs(tmp_path, capsys):
 
 def test_readme_base_figures(base):
     assert base.mip_gap <= 1e-5  # proven at the run file's 1e-6: no warning
-    assert base.objective == pytest.approx(4.588e9, rel=2e-4)  # "USD 4.59 bn a year"
-    assert set(base.chosen_projects) == {"caremag", "coral-bay", "energy-fuels-ph2", "hyuga-matte", "lynas-hre",
-                                         "lynas-lre", "olaroz", "taganito"}
+    assert base.objective == pytest.approx(5.963048e9, rel=2e-4)  # "USD 5.96 bn a year"
+    assert set(base.chosen_projects) == {"ambatovy", "caremag", "coral-bay", "hyp-energy-fuels-ph2",
+                                         "hyp-iluka-eneabba", "hyp-mp-hre", "lynas-hre", "lynas-lre", "olaroz",
+                                         "taganito"}
+    stock = base.minerals.set_index("mineral")["stock_days"]
+    assert stock["dytb"] == pytest.approx(180) and stock["nickel"] == pytest.approx(60)  # JOGMEC's floors
 
 
 @pytest.mark.slow  # the ten-year default pathway, as test_pathway.py (slow) solves it
-def test_readme_pathway_proves_caremag_2027():
-    """At 1e-6 the pathway's optimum starts Caremag in 2027 (a 0.1 % gap stopped at Iluka 2027)."""
+def test_readme_pathway_figures():
+    """At 1e-6 the pathway's optimum starts Caremag, hyp-Iluka and hyp-MP in 2027, hyp-Energy Fuels in 2029
+    and Ardea in 2031; Hyuga is never chosen."""
     data = load(ROOT / "runs" / "pathway-2026-2035.toml")
     results = tidy(data, solve(data))
     assert results.mip_gap <= 1e-5
-    assert results.objective == pytest.approx(26.954e9, rel=2e-4)  # "USD 26.95 bn discounted to 2026"
+    assert results.objective == pytest.approx(35.409e9, rel=2e-4)  # "USD 35.41 bn discounted to 2026"
     starts = dict(zip(results.projects["project"], results.projects["start_year"]))
-    assert starts["caremag"] == 2027 and starts["energy-fuels-ph2"] == 2029 and starts["hyuga-matte"] == 2030
-    assert starts["iluka-eneabba"] is None or starts["iluka-eneabba"] != starts["iluka-eneabba"]  # not chosen
+    assert starts["caremag"] == starts["hyp-iluka-eneabba"] == starts["hyp-mp-hre"] == 2027
+    assert starts["hyp-energy-fuels-ph2"] == 2029 and starts["ardea-kalgoorlie"] == 2031
+    assert starts["hyuga-matte"] is None or starts["hyuga-matte"] != starts["hyuga-matte"]  # not chosen
 
 
 def test_readme_stochastic_figures():
-    """The stochastic run with the one-year steady state and the cover price floor: no Hyuga or Iluka,
-    25,000 t of nickel stock, expected recourse USD 16.2 m a year."""
+    """The stochastic run: the base run's stakes, cobalt stock at 137 days (the quota extension), the rest on
+    JOGMEC's floors; expected recourse USD 17.2 m a year."""
     data = load(ROOT / "runs" / "stochastic-2030.toml")
     results = tidy(data, solve(data))
     assert results.mip_gap <= 1e-5
-    assert results.objective == pytest.approx(4.6126e9, rel=2e-4)
-    assert results.cost_by_lever["recourse"] == pytest.approx(16.16e6, rel=1e-3)
-    assert "hyuga-matte" not in results.chosen_projects and "iluka-eneabba" not in results.chosen_projects
-    stock = results.minerals.set_index("mineral")["stockpile_t"]
-    assert stock["nickel"] == pytest.approx(25_000, rel=1e-3)
+    assert results.objective == pytest.approx(5.98302e9, rel=2e-4)
+    assert results.cost_by_lever["recourse"] == pytest.approx(17.18e6, rel=1e-3)
+    assert "hyuga-matte" not in results.chosen_projects and "hyp-iluka-eneabba" in results.chosen_projects
+    days = results.minerals.set_index("mineral")["stock_days"]
+    assert days["cobalt"] == pytest.approx(137, abs=0.5)
+    assert days["nickel"] == pytest.approx(60) and days["dytb"] == pytest.approx(180)

@@ -97,7 +97,7 @@ def test_template_has_readme_tables_notes_dropdowns_and_frozen_headers(solved):
                 source = book.defined_names[f"{column.references}_ids"].attr_text
                 assert f"{column.references}!$A$3" in source.replace("'", "")  # fed from the key column of that sheet
     # the default data fills the sheets; a CSV-blank optional cell takes its default
-    assert book["supply"]["A3"].value == "li-AUS-CHN" and book["supply"]["F3"].value == 52800
+    assert book["supply"]["A3"].value == "li-CHN-blend" and book["supply"]["F3"].value == 109000
 
 
 @pytest.mark.slow  # > 5 s: kept out of the quick loop (README, Developing)
@@ -193,8 +193,9 @@ def test_results_sheets_are_named_tables_with_formats_and_no_sheet_filter(solved
     header = [c.value for c in stock[2]]
     for column in ("stockpile_t", "requirement_days", "exposure_days", "existing_stock_t", "build_up_t"):
         assert column in header
-    days = stock.cell(3, header.index("exposure_days") + 1).value
-    assert days == pytest.approx(60, rel=1e-6)  # the 60-day rule, read back
+    days = stock.cell(3, header.index("exposure_days") + 1).value  # cobalt: 60 days of the requirement (JOGMEC's
+    assert days == pytest.approx(60 / 0.65, rel=1e-6)  # floor) over China's 65 % of it, read back
+    assert stock.cell(3, header.index("requirement_days") + 1).value == pytest.approx(60, rel=1e-6)
     projects = book["Equity projects"]
     assert {"chosen", "capex", "annualized_capex", "offtake", "annual_cost"} <= {c.value for c in projects[2]}
 
@@ -286,7 +287,10 @@ def test_input_sheets_take_number_formats_from_the_input_schema(solved):
     header = [c.value for c in supply[2]]
     row = next(r for r in range(3, supply.max_row + 1) if supply.cell(r, header.index("year_from") + 1).value)
     assert supply.cell(row, header.index("year_from") + 1).number_format == "0"  # a year, not "2,030"
-    assert supply.cell(3, header.index("unit_cost") + 1).number_format == "#,##0"
+    offtake = book["Input project_offtake"]  # every market route is market-linked: the offtakes have unit costs
+    row = next(r for r in range(3, offtake.max_row + 1)
+               if offtake.cell(r, [c.value for c in offtake[2]].index("unit_cost") + 1).value)
+    assert offtake.cell(row, [c.value for c in offtake[2]].index("unit_cost") + 1).number_format == "#,##0"
     minerals = book["Input minerals"]
     header = [c.value for c in minerals[2]]
     assert minerals.cell(3, header.index("holding_cost_rate") + 1).number_format == "0.0%"

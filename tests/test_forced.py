@@ -77,13 +77,13 @@ def test_default_base_run_cheapest_forced_in_costs_equal_forced_solves():
     data = load(BASE)
     base = tidy(data, solve(data, forced_in=True))
     priced = base.forced_in[base.forced_in["forced_in_cost"].notna()].head(3)
-    assert list(priced["id"]) == ["iluka-eneabba", "syrah-vidalia-exp", "mmc-lib"]
+    assert list(priced["id"]) == ["hyuga-matte", "mmc-lib", "hyp-e25-louisiana"]
     tolerance = 2 * data.run.solver.mip_rel_gap * base.objective
     for row in priced.itertuples():
         forced = tidy(data, solve(with_policy(data, force_projects=(row.id,))))
         assert forced.objective - base.objective == pytest.approx(row.forced_in_cost, abs=tolerance + 1.0)
     notes = dict(zip(base.forced_in["id"], base.forced_in["reason"]))
-    assert "budget" in notes["ambatovy"] and "2035" in notes["minamitorishima"]
+    assert "2031" in notes["ardea-kalgoorlie"] and "2035" in notes["hyp-minamitorishima"]
 
 
 def test_cli_writes_forced_in_costs(tmp_path, capsys):

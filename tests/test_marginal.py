@@ -161,7 +161,7 @@ def test_target_price_on_a_pathway_undoes_each_year_s_discount(tmp_path):
 
 def test_base_run_target_prices_are_total_derivatives():
     """The default base run: every mineral's target price equals the central difference (+-10 t) of
-    the fixed-integer re-solve.  Graphite measured 2,970.11 a tonne (the target row alone: 4,000):
+    the fixed-integer re-solve.  Graphite measured 3,780.99 a tonne (the target row alone: 4,620):
     one more tonne also lifts the 65 % caps by 0.65 t, and the binding Chinese refining cap saves."""
     data = load(ROOT / "runs" / "base-2030.toml")
     outcome = solve(data, marginal=True)
@@ -169,8 +169,8 @@ def test_base_run_target_prices_are_total_derivatives():
     for mineral in sorted(data.minerals):
         price = value(results, "target", mineral=mineral)
         assert target_difference(data, outcome, mineral, 2030, 10.0) == pytest.approx(price, rel=1e-6), mineral
-    assert value(results, "target", mineral="graphite") == pytest.approx(2970.11, abs=0.01)
-    assert value(results, "target_row_dual", mineral="graphite") == pytest.approx(4000)
+    assert value(results, "target", mineral="graphite") == pytest.approx(3780.99, abs=0.01)
+    assert value(results, "target_row_dual", mineral="graphite") == pytest.approx(4620)
 
 
 def _rows(model) -> dict:
@@ -350,8 +350,8 @@ def test_default_data_prices_are_written(tmp_path, capsys):
     assert set(prices["target"]) == set(summary["minerals"])
     assert all(v > 0 for v in prices["target"].values())
     # "target" is the total derivative; the row's dual alone is kept apart, under its own name.
-    assert prices["target"]["graphite"] == pytest.approx(2970.11, abs=0.01)
-    assert prices["target_row_dual"]["graphite"] == pytest.approx(4000)
+    assert prices["target"]["graphite"] == pytest.approx(3780.99, abs=0.01)
+    assert prices["target_row_dual"]["graphite"] == pytest.approx(4620)
     assert "total derivative" in prices["units"]["target"]
     assert "not the cost of more requirement" in prices["units"]["target_row_dual"]
     assert "+1 t of requirement (caps and floors scaling with it): dytb" in capsys.readouterr().out
@@ -359,17 +359,19 @@ def test_default_data_prices_are_written(tmp_path, capsys):
     # The committed stakes are sunk, so the default budget no longer binds (the hand cases test a binding one).
     assert prices["budget"]["binding"] is (prices["budget"]["value"] > 0)
     assert prices["budget"]["used"] <= prices["budget"]["limit"]
-    # At a binding rule the day price is the carrying cost of one day of the largest exposure.
+    # JOGMEC's floor (60 days of the requirement; DyTb 180) sizes every stock, so no day of the exposure rule
+    # (60 days of the largest single country, at most 65 % of the requirement) is worth anything.
     stock = {m: v["stockpile_t"] for m, v in summary["minerals"].items()}
-    assert prices["stockpile_days"]["lithium"] > 0
+    assert prices["stockpile_days"] == {m: 0.0 for m in summary["minerals"]}
+    assert stock["dytb"] == pytest.approx(180 / 365 * summary["minerals"]["dytb"]["target_t"])
     workbook = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     assert "Marginal values" in workbook.sheetnames
     sheet = list(workbook["Marginal values"].iter_rows(values_only=True))
     header = next(i for i, row in enumerate(sheet) if row[0] == "kind")  # below the sheet's note
     kind, mineral, value = (sheet[header].index(column) for column in ("kind", "mineral", "value"))
     graphite = {row[kind]: row[value] for row in sheet[header + 1:] if row[mineral] == "graphite"}
-    assert graphite["target"] == pytest.approx(2970.11, abs=0.01)
-    assert graphite["target_row_dual"] == pytest.approx(4000)
+    assert graphite["target"] == pytest.approx(3780.99, abs=0.01)
+    assert graphite["target_row_dual"] == pytest.approx(4620)
     assert stock["lithium"] > 0
 
 

@@ -5,6 +5,7 @@ solutions, and each would come out differently without the feature (so the tests
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -225,3 +226,59 @@ def _errors(tmp_path, capsys, tables: dict) -> list[str]:
 def test_bad_realism_inputs_are_located(tmp_path, capsys, tables, where):
     lines = _errors(tmp_path, capsys, tables)
     assert any(where in line for line in lines), lines
+
+
+# --------------------------------------------------------------------------- per-mineral stock floor
+
+
+def with_floor(days) -> dict:
+    """The one mineral with its own stockpile_min_days cell ('' = blank: the run's)."""
+    return {"minerals": [dict(BASE_TABLES["minerals"][0], stockpile_min_days=days)],
+            "supply": [route("li-CHL-CHL", 10, 100)]}
+
+
+@pytest.mark.parametrize("days, policy_days, stock", [
+    (73, 36.5, 20),  # the mineral's 73 days (0.2 year of 100 t) replace the run's 36.5
+    ("", 36.5, 10),  # blank: the run's 36.5 days
+    (0, 36.5, 0),  # an explicit 0: no floor for this mineral, whatever the run says
+])
+def test_a_mineral_floor_replaces_the_run_floor(tmp_path, days, policy_days, stock):
+    """100 t at 10 = 1000, plus the floor's stock at 1 a tonne a year.  Without a per-mineral floor every
+    case would hold the run's 10 t (1010)."""
+    results = solve_case(tmp_path, with_floor(days), {"stockpile_min_days": policy_days})
+    assert results.objective == pytest.approx(1000 + stock)
+    assert results.stockpile["stockpile_t"].iloc[0] == pytest.approx(stock)
+    assert results.stockpile["floor_days"].iloc[0] == pytest.approx(73 if days == 73 else (0 if days == 0 else 36.5))
+
+
+def test_cli_a_mineral_floor_is_verified_and_a_stock_below_it_fails(tmp_path, capsys):
+    """solve -> verify passes; the stock cut to the run's 10 t (below the mineral's 20 t) fails the floor."""
+    write_dataset(tmp_path / "data", {**BASE_TABLES, **with_floor(73)})
+    run = tmp_path / "floor.toml"
+    run.write_text('name = "floor"\ndata = "data"\nyear = 2030\n[policy]\ncountry_cap = 1.0\nstockpile_days = 0\n'
+                   'stockpile_min_days = 36.5\n')
+    out = tmp_path / "out"
+    assert main(["solve", str(run), "--out", str(out)]) == 0
+    data = load(run)
+    assert verify_files(data, out).passed
+    path = out / "summary.json"
+    summary = json.loads(path.read_text())
+    # one more tonne of requirement: 10 for the tonne and 0.2 t more stock at 1 a year
+    assert summary["marginal_values"]["target"]["li"] == pytest.approx(10.2)
+    summary["marginal_values"]["target"]["li"] = 10.0  # the price without the floor's term
+    path.write_text(json.dumps(summary))
+    report = verify_files(data, out)
+    assert any("marginal_values.target.li" in line for line in report.failures()), report.failures()
+    summary["marginal_values"]["target"]["li"] = 10.2
+    assert summary["minerals"]["li"]["stockpile_t"] == pytest.approx(20)
+    for entry in (summary["minerals"]["li"], summary["by_year"]["2030"]["li"]):
+        entry["stockpile_t"] = 10.0  # the run's floor, not the mineral's
+    path.write_text(json.dumps(summary))
+    report = verify_files(data, out)
+    assert not report.families["stockpile"].passed
+    assert any("li floor 2030" in line for line in report.failures())
+
+
+def test_a_bad_mineral_floor_is_located(tmp_path, capsys):
+    lines = _errors(tmp_path, capsys, {"minerals": [dict(BASE_TABLES["minerals"][0], stockpile_min_days=-5)]})
+    assert any("minerals.csv:2:stockpile_min_days" in line for line in lines), lines

@@ -121,6 +121,7 @@ class Mineral:
     existing_stock_t: float
     surge_price_factor: float  # spot price multiple for emergency buys in a disruption
     max_stock_build_t: float | None = None  # most the stock may grow a year (pathway); None: no limit
+    stockpile_min_days: float | None = None  # floor in days of the requirement; None: the run's stockpile_min_days
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,12 @@ class ModelData:
     @property
     def policy(self):
         return self.run.policy
+
+    def floor_days(self, mineral: str) -> float:
+        """The stock floor of ``mineral`` in days of its requirement: its ``minerals.stockpile_min_days``,
+        else the run's ``stockpile_min_days`` (docs/model.md, family 6)."""
+        days = self.minerals[mineral].stockpile_min_days
+        return self.policy.stockpile_min_days if days is None else days
 
     @functools.cached_property
     def _by_mineral(self) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
@@ -341,7 +348,8 @@ def prepare(dataset: Dataset, run: Run) -> ModelData:
             penalty = multiple * row[other]
         minerals[row["mineral"]] = Mineral(row["mineral"], row["unit"], row["reference_price"],
                                            row["holding_cost_rate"], float(penalty), row["existing_stock_t"],
-                                           row["surge_price_factor"], _blank_to_none(row["max_stock_build_t"]))
+                                           row["surge_price_factor"], _blank_to_none(row["max_stock_build_t"]),
+                                           _blank_to_none(row.get("stockpile_min_days")))
     years = tuple(sorted(run.years))
     if run.targets == "derived":
         from .demand import derive

@@ -7,6 +7,10 @@ blend splits a flow over several mine countries, ``ModelData.stage_shares``).
 In planned year ``t``, only the flows that exist then count (a route in its
 year window, an offtake once its project is available).  Then
 
+A row with ``scope = exported`` (stage mine only) hits the part of ``e``
+mined in its country only when ``e`` is refined in another country: an
+ore-export ban, which spares ore refined where it is mined.
+
 - ``a[e,s]`` = max over the rows hitting ``e`` of
   share of ``e`` in the hit country * loss_share * duration_days/365:
   the share of a year's flow lost (0 when no row hits);
@@ -50,6 +54,7 @@ class Hit:
     loss_share: float
     duration_days: float
     price_factor: float = 1.0  # the delivered tonnes of the flows hit cost this multiple for the duration
+    scope: str = "all"  # "exported": at the mine stage, only ore refined outside the mine country
 
 
 @dataclass(frozen=True)
@@ -76,13 +81,19 @@ def scenarios_from_data(data: ModelData) -> list[Scenario]:
         grouped.setdefault(row["scenario"], []).append(row)
     return [Scenario(name, float(rows[0]["probability"]),
                      tuple(Hit(r["mineral"], r["stage"], r["country"], float(r["loss_share"]),
-                               float(r["duration_days"]), _factor(r.get("price_factor"))) for r in rows))
+                               float(r["duration_days"]), _factor(r.get("price_factor")), _scope(r.get("scope")))
+                           for r in rows))
             for name, rows in sorted(grouped.items())]
 
 
 def _factor(value) -> float:
     """A price_factor cell: blank (or an older table without the column) is 1, no price change."""
     return 1.0 if value is None or value != value else float(value)
+
+
+def _scope(value) -> str:
+    """A scope cell: blank (or an older table without the column) is "all"."""
+    return "all" if value is None or value != value or value == "" else str(value)
 
 
 def n_minus_1_days(data: ModelData) -> float:
@@ -117,6 +128,9 @@ def _row_fraction(data: ModelData, flow, hit: Hit) -> float | None:
     """Share of a year's ``flow`` that row ``hit`` takes (None when the row does not hit the flow):
     the flow's share in the hit country at the row's stage * loss_share * duration/365."""
     if hit.mineral not in (data.mineral_of(flow), "*"):
+        return None
+    # An exported-only row (stage mine) spares ore refined where it is mined (in-country HPAL, say).
+    if hit.scope == "exported" and data.stage_country(flow, "refine") == hit.country:
         return None
     share = data.stage_shares(flow, hit.stage).get(hit.country, 0.0)
     if share <= 0:
@@ -180,7 +194,7 @@ def price_uplift(data: ModelData, scenario: Scenario, year: int) -> dict:
     for flow, hit in _hit_by(data, shocks, year):
         fraction = _row_fraction(data, flow, Hit(hit.mineral, hit.stage, hit.country,
                                                  (1.0 - hit.loss_share) * (hit.price_factor - 1.0),
-                                                 hit.duration_days))
+                                                 hit.duration_days, scope=hit.scope))
         if fraction is not None and fraction > 0:
             uplift[flow] = max(uplift.get(flow, 0.0), fraction)
     return _in_flow_order(data, uplift)

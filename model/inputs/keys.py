@@ -80,7 +80,8 @@ class Policy:
     stockpile_days: float = option(60.0, kind="number", limit=DAYS,
                                    meaning="days of the largest single-country exposure the stock must cover")
     stockpile_min_days: float = option(0.0, kind="number", limit=DAYS,
-                                       meaning="floor on stock in days of the requirement")
+                                       meaning="floor on stock in days of the requirement (a mineral's "
+                                       "minerals.stockpile_min_days replaces it)")
     investment_budget: float | None = option(None, kind="number", limit=MONEY, meaning="cap on equity and plant "
                                              "capex chosen (currency); omit for none")
     discount_rate: float = option(0.08, kind="fraction", limit=SHARE, meaning="rate for annualizing capex")

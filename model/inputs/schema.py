@@ -121,6 +121,9 @@ MINERALS = Table(
                "t per year", required=False, default=None),
         Column("surge_price_factor", QUANTITY, "spot price multiple paid for emergency buys during a disruption",
                "multiple of unit cost", required=False, default=3.0),
+        # JOGMEC's target differs by metal (60 days, up to 180 for high-risk ones): one run-wide number cannot say it.
+        Column("stockpile_min_days", QUANTITY, "floor on this mineral's stock in days of its requirement "
+               "(blank: the run's policy.stockpile_min_days)", "days", required=False, default=None),
     ),
     key=("mineral",),
 )
@@ -280,6 +283,10 @@ DISRUPTIONS = Table(
         Column("price_factor", QUANTITY, "price shock: the tonnes of the flows hit that still arrive cost this "
                "multiple of their unit cost for the event's duration (at least 1; blank: 1, no price change)",
                "multiple of unit cost", required=False, default=1.0),
+        # An ore-export ban stops ore leaving the country, not ore refined where it is mined.
+        Column("scope", ID, "flows hit: all (every flow through the country at the stage) or exported (stage mine "
+               "only: the ore mined there and refined in another country)", choices=("all", "exported"),
+               required=False, default="all"),
     ),
     key=("scenario", "mineral", "stage", "country"),
     required=False,

@@ -346,16 +346,22 @@ def _check_rules(dataset: Dataset, unreadable: set[str] = frozenset()) -> list[P
 
 
 def _check_disruptions(dataset: Dataset) -> list[Problem]:
-    """An event lasts at most a year (flows are annual), a scenario has one probability, and a price shock
-    raises prices (price_factor >= 1: a disruption never makes a portfolio cheaper)."""
+    """An event lasts at most a year (flows are annual), a scenario has one probability, a price shock
+    raises prices (price_factor >= 1: a disruption never makes a portfolio cheaper), and only a mine-stage
+    row can be limited to exported ore (scope)."""
     problems = []
     table = dataset["disruptions"]
     where = dataset.where["disruptions"]
     first: dict[str, tuple[float, int]] = {}
     factors = table["price_factor"] if "price_factor" in table else [None] * len(table)
+    scopes = list(table["scope"]) if "scope" in table else ["all"] * len(table)
+    stages = list(table["stage"])
     for i, (scenario, days, probability, factor) in enumerate(zip(table["scenario"], table["duration_days"],
                                                                    table["probability"], factors)):
         row = dataset.rows["disruptions"][i]
+        if scopes[i] == "exported" and stages[i] != "mine":
+            problems.append(Problem(where, row, "scope", "exported applies at stage mine only (ore leaving the "
+                                    "country it is mined in); use all at stage refine", "exported"))
         if not pd.isna(days) and not 0 < days <= 365:
             problems.append(Problem(where, row, "duration_days", "must be more than 0 and at most 365 days",
                                     f"{days:g}"))

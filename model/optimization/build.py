@@ -303,7 +303,8 @@ def define_stockpile(model, data: ModelData) -> None:
         s[m] >= stockpile_days/365 * sum_{e of m} share_g[e,c] flow[e]
 
     so the stock covers losing the largest single-country exposure for
-    stockpile_days; plus the floor s[m] (+ slack) >= stockpile_min_days/365 * target[m].
+    stockpile_days; plus the floor s[m] (+ slack) >= min_days[m]/365 * target[m], min_days[m] the
+    mineral's stockpile_min_days or, blank, the run's.
     With stockpile_mode = "stochastic" the rule is dropped (the floor stays):
     ``define_recourse`` prices the stock against the disruption scenarios.
     Stock moves, only when several years are planned (one year is a steady state):
@@ -320,12 +321,13 @@ def define_stockpile(model, data: ModelData) -> None:
                                                        for e, share in exposures[m, g, c].items())
 
     model.stockpile_cover = pyo.Constraint(pyo.Set(initialize=index, dimen=4, ordered=True), rule=_nontrivial(cover))
-    min_days = data.policy.stockpile_min_days
-    floor_index = [(m, t) for m in model.M for t in data.years] if min_days > 0 else []
+    # Per mineral: minerals.stockpile_min_days, else the run's stockpile_min_days (ModelData.floor_days).
+    floor_index = [(m, t) for m in model.M if data.floor_days(m) > 0 for t in data.years]
     floor_slack = relaxation(model, "stock_floor_gap", floor_index)
     model.stockpile_floor = pyo.Constraint(
         pyo.Set(initialize=floor_index, dimen=2, ordered=True),
-        rule=lambda model, m, t: model.stock[m, t] + floor_slack(m, t) >= min_days / 365.0 * data.target[m, t])
+        rule=lambda model, m, t: model.stock[m, t] + floor_slack(m, t) >= data.floor_days(m) / 365.0
+        * data.target[m, t])
 
     limited = [(m, t) for m in sorted(data.minerals) if data.minerals[m].max_stock_build_t is not None
                for t in data.years] if len(data.years) > 1 else []

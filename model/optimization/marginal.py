@@ -108,9 +108,9 @@ TARGET_SCALED: dict[str, TargetScaled] = {
     "country_cap": TargetScaled("upper", lambda i: (i[0], i[3]), lambda data, i: data.policy.cap(i[0])),
     # flows of m mined or refined in c <= any_stage_cap target index (m, c, t)
     "any_stage_cap": TargetScaled("upper", lambda i: (i[0], i[2]), lambda data, i: data.policy.any_stage_cap),
-    # s[m] >= stockpile_min_days/365 target                    index (m, t)
+    # s[m] >= min_days[m]/365 target (ModelData.floor_days)   index (m, t)
     "stockpile_floor": TargetScaled("lower", lambda i: (i[0], i[1]),
-                                    lambda data, i: data.policy.stockpile_min_days / 365.0),
+                                    lambda data, i: data.floor_days(i[0]) / 365.0),
     # r[m] (+ gap) >= min_recycling_share[m] target            index (m, t)
     "recycling_share": TargetScaled("lower", lambda i: (i[0], i[1]),
                                     lambda data, i: data.policy.min_recycling_share[i[0]]),

@@ -101,9 +101,12 @@ def _floors(results: Results, policy: dict) -> list[dict]:
             rows.append(dict(year=year, limit="stockpile rule", mineral=m,
                              where=f"{days:g} days of the largest exposure", level=float(r["stockpile_t"]),
                              bound=float(rule), unit="t"))
-        if min_days > 0 and _at_least(float(r["requirement_days"]), min_days):
+        # The mineral's own floor (stockpile.csv floor_days); a set written before that column: the run's.
+        floor = r.get("floor_days", min_days)
+        floor = min_days if floor is None or floor != floor else float(floor)
+        if floor > 0 and _at_least(float(r["requirement_days"]), floor):
             rows.append(dict(year=year, limit="stockpile floor", mineral=m, where="days of requirement",
-                             level=float(r["requirement_days"]), bound=min_days, unit="days"))
+                             level=float(r["requirement_days"]), bound=floor, unit="days"))
         most = r["max_stock_build_t"]
         if most is not None and most == most and most > 0 and _at_most(float(r["build_up_t"]), float(most)):
             rows.append(dict(year=year, limit="stock build limit", mineral=m, where="stock added in the year",

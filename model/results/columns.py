@@ -181,6 +181,8 @@ STOCKPILE = Table("stockpile", "Stock per year and mineral: level, cover, build-
     YEAR_COLUMN, MINERAL, UNIT, TARGET_T, STOCKPILE_T,
     Column("rule_t", TONNES, "the stock the stockpile_days rule asks for (empty: stochastic mode)", "t"),
     REQUIREMENT_DAYS,
+    Column("floor_days", DAYS, "least stock in days of the requirement (minerals.stockpile_min_days, else the "
+           "run's stockpile_min_days)", "days"),
     Column("largest_exposure_t", TONNES, "largest flow through one foreign country at either stage", "t per year"),
     Column("exposure_days", DAYS, "stock in days of the largest exposure (what stockpile_days sizes)", "days"),
     EXISTING_STOCK_T,

@@ -105,7 +105,7 @@ def _bound(data: ModelData, name: str, key: tuple) -> float | None:
         offtake = data.offtakes[key[0], key[1]]
         return offtake.min_take * offtake.offtake_t
     if name == "stock_floor_gap":
-        return policy.stockpile_min_days / 365.0 * target
+        return data.floor_days(m) / 365.0 * target
     if name == "stock_move_gap":
         return data.minerals[m].max_stock_build_t
     return None

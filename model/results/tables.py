@@ -343,7 +343,8 @@ def marginal_table(outcome: Outcome) -> pd.DataFrame:
 def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -> pd.DataFrame:
     """Per year and mineral: stock level, days covered, build-up against the stock already held.
 
-    ``requirement_days`` is the stock in days of the annual requirement;
+    ``requirement_days`` is the stock in days of the annual requirement,
+    ``floor_days`` the least it may be (the mineral's or the run's stockpile_min_days);
     ``exposure_days`` in days of the largest single foreign-country flow at
     either stage (what the ``stockpile_days`` rule sizes; ``rule_t`` is the
     level the rule asks for).  ``build_up_t`` is the stock added since the
@@ -360,12 +361,13 @@ def stockpile_table(data: ModelData, solution: Solution, shares: pd.DataFrame) -
             rule = data.policy.stockpile_days / 365.0 * exposure if data.policy.stockpile_mode == "rule" else None
             rows.append(dict(year=t, mineral=m, unit=mineral.unit, target_t=target, stockpile_t=stock,
                              rule_t=rule, requirement_days=stock / target * 365.0 if target > 0 else 0.0,
+                             floor_days=data.floor_days(m),
                              largest_exposure_t=exposure,
                              exposure_days=stock / exposure * 365.0 if exposure > 0 else None,
                              existing_stock_t=mineral.existing_stock_t, build_up_t=stock - before,
                              max_stock_build_t=mineral.max_stock_build_t,
                              carrying_cost=mineral.holding_cost_rate * data.reference_price(m, t) * stock))
-    columns = ["year", "mineral", "unit", "target_t", "stockpile_t", "rule_t", "requirement_days",
+    columns = ["year", "mineral", "unit", "target_t", "stockpile_t", "rule_t", "requirement_days", "floor_days",
                "largest_exposure_t", "exposure_days", "existing_stock_t", "build_up_t", "max_stock_build_t",
                "carrying_cost"]
     return pd.DataFrame(rows, columns=columns)

@@ -14,7 +14,7 @@ next to its model (``CHECKS``):
 5. recycling     f = r / recovery <= feedstock; sum_m f <= sum of the built plants' capacity;
                  r >= min_recycling_share * target
 6. stockpile     rule mode: s >= days/365 * flows through c at either stage, every foreign c;
-                 always s >= min_days/365 * target; stock moves between planned years
+                 always s >= min_days[m]/365 * target; stock moves between planned years
 7. budget        capex of the stakes and plants <= investment_budget
    choices       force_projects chosen, exclude_projects not
 8. policy_limits conflict share, ally shares (mine, refine), any_stage_cap
@@ -420,7 +420,7 @@ def check_recycling(ctx: Context, family: Family) -> None:
 
 
 def check_stockpile(ctx: Context, family: Family) -> None:
-    """6. rule mode: s >= days/365 x each foreign exposure (both stages); s >= min_days/365 x target;
+    """6. rule mode: s >= days/365 x each foreign exposure (both stages); s >= min_days[m]/365 x target;
     stock moves between planned years (a one-year run is a steady state)."""
     data, policy = ctx.data, ctx.policy
     for t in data.years:
@@ -432,7 +432,7 @@ def check_stockpile(ctx: Context, family: Family) -> None:
                         family.add(f"{m} cover of {g} {c} {t}", stock, policy.stockpile_days / 365.0 * tonnes, ">=",
                                    rounding=ctx.rounding(m, t, policy.stockpile_days / 365.0))
             family.add(f"{m} floor {t}", stock + ctx.allowed("stockpile floor (stockpile_min_days)", m, t),
-                       policy.stockpile_min_days / 365.0 * data.target[m, t], ">=")
+                       data.floor_days(m) / 365.0 * data.target[m, t], ">=")
             if mineral.max_stock_build_t is not None and len(data.years) > 1:
                 before = ctx.portfolio.stock.get((m, t - 1), 0.0) if t > data.years[0] else mineral.existing_stock_t
                 family.add(f"{m} stock build {t}", stock - before,
@@ -838,7 +838,9 @@ def check_marginal_values(ctx: Context, family: Family) -> None:
     the budget and no more than every asset's together, value = saved /
     extra.  When no other limit scales with the requirement, the target price
     is the target row's dual plus the caps' (docs/model.md "Marginal values"): each
-    cap's dual is ``-100 x price / target``, times the cap, summed.
+    cap's dual is ``-100 x price / target``, times the cap, summed; plus the
+    stock floor's ``min_days/365`` times its dual where the flows tell it
+    (``_floor_term``).
     """
     data, policy, portfolio = ctx.data, ctx.policy, ctx.portfolio
     values = portfolio.marginal
@@ -897,9 +899,9 @@ def check_marginal_values(ctx: Context, family: Family) -> None:
                         ctx.rounding(m, t, policy.stockpile_days / 365.0),
                         f"states {value:.6g}, but the stock ({stock:.9g} t) is above what the rule asks "
                         f"({rule:.9g} t): no cover row binds")
-    # target = target row's dual + sum over the caps of cap x dual, dual = -100 price / target, when nothing
-    # else scales with the requirement (the stock floor, recycling, conflict and ally shares).
-    others = (policy.stockpile_min_days > 0 or policy.conflict_max_share < 1
+    # target = target row's dual + sum over the caps of cap x dual, dual = -100 price / target (+ the stock
+    # floor's term, below), when nothing else scales with the requirement (recycling, conflict and ally shares).
+    others = (policy.conflict_max_share < 1
               or any(v > 0 for v in policy.ally_min_share.values()))
     exposures = data.exposures(STAGES)
     for m, value in prices["target"].items():
@@ -908,16 +910,38 @@ def check_marginal_values(ctx: Context, family: Family) -> None:
         target = data.target[m, t]
         if target <= 0:
             continue
+        floor = _floor_term(ctx, prices, m, t)
+        if floor is None:
+            continue
         terms = [-100.0 * cap * price / target for cap, price in caps.get(m, [])]
-        computed = prices["target_row_dual"][m] + sum(terms)
+        computed = prices["target_row_dual"][m] + sum(terms) + floor
         scale = sum(abs(x) for x in terms) + abs(prices["target_row_dual"][m]) + abs(value)
         # a price below MARGINAL_RESOLUTION is stated as 0 (a cap's omitted): each row may hide that much
         rows = sum(1 for (mm, g, c) in exposures if mm == m and g in policy.cap_stages)
         rows += len(ctx.through(m, "any", t)) if policy.any_stage_cap is not None else 0
         omitted = MARGINAL_RESOLUTION * (2 + 100.0 * rows * max(policy.cap(m), policy.any_stage_cap or 0.0) / target)
-        family.equal(f"{where}.target.{m}", value, computed, RTOL * scale + omitted,
-                     f"target_row_dual.{m} and the country_cap.{m} prices give")
+        family.equal(f"{where}.target.{m}", value, computed, RTOL * scale + omitted + RTOL * abs(floor),
+                     f"target_row_dual.{m}, the country_cap.{m} prices and the stock floor give")
     _check_budget_price(ctx, family, values)
+
+
+def _floor_term(ctx: Context, prices: dict, m: str, t: int) -> float | None:
+    """The stock floor's part of m's target price, min_days/365 x the floor row's dual, where the flows
+    tell it: 0 when the stock is above the floor; the carrying cost of a tonne of stock when the stock sits
+    on the floor and nothing else holds it there (one planned year, rule mode, no cover row priced).  None
+    when it cannot be told without a solver (the recourse, a cover row or a stock move also price the stock)."""
+    data, policy = ctx.data, ctx.policy
+    days = data.floor_days(m)
+    if days <= 0:
+        return 0.0
+    level = days / 365.0 * data.target[m, t]
+    stock = ctx.portfolio.stock.get((m, t), 0.0)
+    if stock > level * (1 + RTOL) + ctx.rounding(m, t) + MARGINAL_RESOLUTION:
+        return 0.0
+    if len(data.years) > 1 or policy.stockpile_mode != "rule" or prices["stockpile_days"].get(m, 0.0) > 0:
+        return None
+    mineral = data.minerals[m]
+    return days / 365.0 * mineral.holding_cost_rate * data.reference_price(m, t)
 
 
 def _check_cap_prices(ctx: Context, family: Family, block, t: int) -> dict[str, list[tuple[float, float]]]:
