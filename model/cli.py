@@ -83,9 +83,17 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as error:
         return interrupted(error)
     except OSError as error:  # a file system failure no command foresaw: still one located line
+        if interrupts.requested():
+            return interrupted()
         where = error.filename if error.filename is not None else "critmin"
         print(f"error: {where}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception:
+        # A library that catches everything (openpyxl's descriptors, say) turns the KeyboardInterrupt of a
+        # Ctrl-C into an error of its own: after a Ctrl-C, that is still an interrupt.
+        if interrupts.requested():
+            return interrupted()
+        raise
 
 
 def interrupted(error: BaseException | None = None) -> int:

@@ -568,6 +568,31 @@ def test_ctrl_c_exits_130_in_one_line_and_writes_nothing(world, tmp_path, capsys
     case["ok"] = True
 
 
+@pytest.mark.parametrize("command", ["solve", "sweep"])
+def test_a_ctrl_c_a_library_turned_into_its_own_error_is_still_an_interrupt(world, tmp_path, capsys, monkeypatch,
+                                                                          record, command):
+    """openpyxl's descriptors catch the KeyboardInterrupt of a Ctrl-C that lands inside them and raise a
+    TypeError instead (seen once in a real SIGINT during a sweep's write): exit 130, one line, nothing
+    written."""
+    case = record("ctrl-c")
+
+    def converted(*args, **kwargs):
+        interrupts._count += 1  # the CLI's handler counted the SIGINT ...
+        raise TypeError("expected <class 'openpyxl.styles.colors.RgbColor'>")  # ... the library re-raised
+
+    monkeypatch.setattr("critmin.writers.outputs.write_outputs" if command == "solve"
+                        else "critmin.writers.sweep.write_sweep_tables", converted)
+    out = fill(world, command, tmp_path / "out")
+    before = snapshot(out)
+    code = main(arguments(world, command, out))
+    captured = capsys.readouterr()
+    line = one_line(captured.err)
+    assert code == 130 and line.startswith("interrupted (Ctrl-C)"), line
+    assert "Traceback" not in captured.out + captured.err
+    _assert_unchanged(out, before)
+    case["ok"] = True
+
+
 def test_ctrl_c_during_a_commit_finishes_it_then_exits_130(world, tmp_path, capsys, monkeypatch, record):
     """A real SIGINT while the set is moved in: the commit completes (signals are held), then one line."""
     case = record("ctrl-c")

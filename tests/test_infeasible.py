@@ -229,3 +229,16 @@ def test_pathway_diagnosis_keeps_every_year(tmp_path, capsys):
     assert sorted(diagnosis["by_year"]) == ["2030", "2031"]
     assert diagnosis["minerals"]["li"]["year"] == 2031
     assert [r["relaxed_t"] for r in diagnosis["relaxed"]] == [pytest.approx(12), pytest.approx(4)]
+
+
+def test_a_floor_no_flow_can_meet_is_diagnosed_not_raised(tmp_path):
+    """Every route is mined in China (no ally): a 10 % ally floor at the mine stage has no variable left in
+    the strict model (its slack is fixed at 0), a row that can never hold.  The strict solve reports
+    infeasible and the elastic one relaxes that floor by 10 t (10 % of 100 t) at no other change."""
+    data = make_data(tmp_path, {"supply": [route("li-CHN-CHN", 10, 200)]}, {"ally_min_share": {"mine": 0.1}})
+    outcome = solve(data)
+    assert outcome.strict.status == "infeasible"
+    results = tidy(data, outcome)
+    assert results.status == "infeasible"
+    assert outcome.elastic.values["ally_gap"]["mine", "li", 2030] == pytest.approx(10)
+    assert outcome.elastic.values["buy"]["li-CHN-CHN", 2030] == pytest.approx(100)

@@ -167,8 +167,14 @@ def solve_model_kept(model: pyo.ConcreteModel, options: dict, start: dict | None
     ``start`` ({variable name: {index: value}}, e.g. the binaries of a solved neighbour) is handed to
     HiGHS as a partial solution: it completes the rest by an LP and, when that is feasible, starts the
     search with it as incumbent; an infeasible start is ignored."""
+    from pyomo.common.errors import InfeasibleConstraintException
+
     clock = time.perf_counter()
-    engine = translate(model)
+    try:
+        engine = translate(model)
+    except InfeasibleConstraintException:  # a row with no variable left that cannot hold: the elastic model's job
+        return Solution("infeasible", None, None, None, termination="provenInfeasible",
+                        solve_seconds=time.perf_counter() - clock), None
     if start:
         _set_start(model, engine, start)
     _run(engine, options)
