@@ -76,7 +76,9 @@ def check(data: ModelData) -> None:
         raise DecompositionError("scenario decomposition needs policy.risk_weight < 1 with CVaR")
     try:
         import mpi4py  # noqa: F401
-        import mpisppy  # noqa: F401
+
+        with contextlib.redirect_stdout(open(os.devnull, "w")):  # its import prints "Initializing mpi-sppy"
+            import mpisppy  # noqa: F401
     except ImportError as error:
         raise DecompositionError(f"scenario decomposition needs the mpi extra ({error.name} is missing): "
                                  "pip install 'critmin[mpi]'") from None
@@ -147,7 +149,35 @@ def rho_setter(model, data: ModelData = None):
 
 
 RHO_FACTOR = 1.0
-STALLED = 4  # PH stops once its lower bound has not moved for this many iterations
+STALLED = 3  # PH stops once its lower bound has (about) not moved for this many iterations (``_converger``)
+
+
+def _converger():
+    """mpi-sppy's converger class (built when mpi-sppy is imported): PH stops once every integer first-stage
+    decision agrees across the bundles (its average is 0 or 1) and the Lagrangian lower bound has gained less than
+    a tenth of the gap asked over its last ``STALLED`` iterations: more iterations would not change the portfolio the
+    polish solves and would barely raise the bound."""
+    from mpisppy.convergers.converger import Converger
+
+    class Settled(Converger):
+        def __init__(self, opt):
+            super().__init__(opt)
+            self.opt, self.bounds = opt, []
+
+        def is_converged(self) -> bool:
+            opt = self.opt
+            bound = getattr(getattr(opt, "spcomm", None), "BestOuterBound", None)
+            self.bounds.append(bound)
+            integral = all(abs(pyo.value(s._mpisppy_model.xbars[key]) - round(pyo.value(s._mpisppy_model.xbars[key])))
+                           <= 1e-6 for s in opt.local_scenarios.values()
+                           for key, var in s._mpisppy_data.nonant_indices.items() if var.is_integer())
+            # Only the bounds since the Lagrangian bounder's first (the iteration-0 bound can stand for a while).
+            lagrangian = [b for b in self.bounds if b is not None and abs(b) != float("inf") and b > self.bounds[0]]
+            settled = (len(lagrangian) > STALLED
+                       and lagrangian[-1] - lagrangian[-1 - STALLED] <= opt.options["critmin_gap"] / 10 * abs(bound))
+            return not opt.allreduce_or(not (integral and settled))  # every hub rank stops together
+
+    return Settled
 
 
 def _options(data: ModelData, iterations: int, gap: float, threshold: float) -> dict:
@@ -160,21 +190,23 @@ def _options(data: ModelData, iterations: int, gap: float, threshold: float) -> 
         "iter0_solver_options": dict(mip), "iterk_solver_options": dict(mip), "tee-rank0-solves": False,
         "linearize_binary_proximal_terms": True, "linearize_proximal_terms": True,
         "proximal_linearization_tolerance": 1e-1, "smoothed": 0, "asynchronousPH": False,
-        "time_limit": solver.time_limit,
+        "time_limit": solver.time_limit, "critmin_gap": gap,
     }
 
 
 def run_ph(data: ModelData, bundle_count: int, iterations: int, gap: float, threshold: float, progress) -> dict:
     """Progressive hedging over the bundles on every rank; on rank 0 returns the bounds and the consensus
     first stage ({name: {index: value}}), elsewhere an empty dict."""
+    import mpisppy
     from mpisppy.cylinders.hub import PHHub
     from mpisppy.cylinders.lagrangian_bounder import LagrangianOuterBound
     from mpisppy.opt.ph import PH
     from mpisppy.phbase import PHBase
     from mpisppy.spin_the_wheel import WheelSpinner
-    from mpisppy.utils import sputils
 
-    sputils.disable_tictoc_output()
+    # mpi-sppy's progress table (its timer's stream): stderr, or nowhere when quiet.  Not by swapping sys.stdout:
+    # Pyomo's HiGHS interface captures the file descriptors while it solves and echoes to sys.stdout.
+    mpisppy.tt_timer.ostream = progress
     world = _world()
     split = bundles(data, bundle_count)
     names = [f"bundle{i}" for i in range(len(split))]
@@ -183,9 +215,9 @@ def run_ph(data: ModelData, bundle_count: int, iterations: int, gap: float, thre
               "scenario_creator_kwargs": {"data": data, "split": split}, "scenario_denouement": None,
               "rho_setter": rho_setter}
     options["rho_setter_kwargs"] = {"data": data}
-    stop = {"rel_gap": gap, "abs_gap": 0.0, "max_stalled_iters": STALLED}
+    stop = {"rel_gap": gap, "abs_gap": 0.0}
     hub = {"hub_class": PHHub, "hub_kwargs": {"options": stop},
-           "opt_class": PH, "opt_kwargs": {"options": dict(options), **common}}
+           "opt_class": PH, "opt_kwargs": {"options": dict(options), "ph_converger": _converger(), **common}}
     spokes = []
     if world.Get_size() > 1:
         spokes.append({"spoke_class": LagrangianOuterBound, "opt_class": PHBase,
@@ -193,8 +225,7 @@ def run_ph(data: ModelData, bundle_count: int, iterations: int, gap: float, thre
     start = time.perf_counter()
     wheel = WheelSpinner(hub, spokes)
     try:
-        with contextlib.redirect_stdout(progress):  # mpi-sppy's progress table: stderr, or nowhere when quiet
-            wheel.spin()
+        wheel.spin()
     except Exception:  # one rank failing would leave the others waiting for it: end them all
         import sys
         import traceback
@@ -251,8 +282,6 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
     upper = solution.objective
     solution.bound = lower if lower is not None and abs(lower) != float("inf") else None
     solution.mip_gap = achieved_gap(upper, solution.bound)
-    if solution.bound is not None and solution.bound > upper:  # the bound's own solver tolerance
-        solution.bound, solution.mip_gap = upper, 0.0
     prices = marginal_values(model, data, options, solution.objective) if marginal else None
     version = ".".join(str(part) for part in _highs().version())
     from importlib.metadata import version as installed
