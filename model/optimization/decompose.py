@@ -10,10 +10,13 @@ and each scenario weighted p_s / pi_b inside its bundle,
     sum_b pi_b (first stage + sum_{s in b} (p_s / pi_b) R[s]) = first stage + sum_s p_s R[s],
 
 the extensive form's objective (with CVaR, P = 1 and the VaR level eta[t] is first stage too).  The
-first-stage variables (``FIRST_STAGE``) are non-anticipative.  PH runs on half the ranks (the hub) and a
-Lagrangian bounder on the other half (a spoke): its bound is a certified lower bound on the extensive form's
-optimum.  With one rank, PH runs alone and its iteration-0 bound (each bundle solved on its own) is the
-lower bound.
+first-stage variables (``FIRST_STAGE``) are non-anticipative, with one rho per variable, the same in every
+bundle (``rho_setter``).  PH runs on half the ranks (the hub) and mpi-sppy's Lagrangian bounder on the other
+half (a spoke); PH stops once the integer decisions agree and that bound settles (``_converger``; with one
+rank, once they agree), or after the iterations allowed.  The hub's ranks then compute the Lagrangian bound
+at PH's last weights W themselves (``_lagrangian_part``: sum_b pi_b min_x f_b(x) + W_b x, each bundle's
+MIP bound): a certified lower bound on the extensive form's optimum.  With one rank PH runs alone and the
+same bound is computed at its weights.
 
 When PH stops, rank 0 fixes the integer first-stage decisions (routes switched on, stake and plant start
 years) at PH's consensus and solves critmin's extensive form with them fixed (an LP): the portfolio then
@@ -175,7 +178,7 @@ def _converger():
                            for key, var in s._mpisppy_data.nonant_indices.items() if var.is_integer())
             # Only the bounds since the Lagrangian bounder's first (the iteration-0 bound can stand for a while).
             lagrangian = [b for b in self.bounds if b is not None and abs(b) != float("inf") and b > self.bounds[0]]
-            settled = (len(lagrangian) > STALLED
+            settled = (_world().Get_size() == 1 and len(self.bounds) > STALLED) or (len(lagrangian) > STALLED
                        and lagrangian[-1] - lagrangian[-1 - STALLED] <= opt.options["critmin_gap"] / 10 * abs(bound))
             return not opt.allreduce_or(not (integral and settled))  # every hub rank stops together
 
@@ -316,8 +319,7 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
     from importlib.metadata import version as installed
 
     decomposition = {
-        "method": "progressive hedging (mpi-sppy), Lagrangian lower bound" if found["ranks"] > 1
-        else "progressive hedging (mpi-sppy), iteration-0 lower bound",
+        "method": "progressive hedging (mpi-sppy); lower bound: Lagrangian at PH's last weights",
         "mpi_sppy": installed("mpi-sppy"), "ranks": found["ranks"], "bundles": found["bundles"],
         "scenarios": len(recourse_scenarios(data)[0]), "iterations": found["iterations"],
         "lower_bound": solution.bound, "upper_bound": upper, "gap": solution.mip_gap, "requested_gap": gap,
