@@ -39,8 +39,8 @@ def add_parser(commands) -> None:
                                help="relative gap asked between the portfolio's cost and the lower bound "
                                     "(default 1e-3)")
     decomposition.add_argument("--ph-iterations", type=int, default=50, metavar="N",
-                               help="progressive hedging iterations at most (default 50; it also stops once its "
-                                    "lower bound has not moved for 4 iterations)")
+                               help="progressive hedging iterations at most (default 50; it also stops once the "
+                                    "integer decisions agree and the lower bound has settled)")
     add_set_argument(parser)
     add_force_argument(parser)
 

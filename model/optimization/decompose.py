@@ -30,6 +30,7 @@ mpi-sppy, mpi4py and an MPI library (the ``mpich`` wheel) are the optional extra
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 
@@ -265,19 +266,39 @@ def _lagrangian_part(data: ModelData, opt, split) -> float:
     critmin computes it rather than take the Lagrangian spoke's: on a two-scenario hand case mpi-sppy 0.14's
     spoke reported a bound above the extensive form's proven optimum (tests/test_decompose.py)."""
     options = solver_options(data)
+    stock_ceiling = _stock_ceiling(data)
     total = 0.0
     for name, scenario in opt.local_scenarios.items():
         weights = {(var.parent_component().local_name, var.index()): pyo.value(scenario._mpisppy_model.W[key])
                    for key, var in scenario._mpisppy_data.nonant_indices.items()}
         probability, members = split[int(name.removeprefix("bundle"))]
         model = build_model(data, scenarios=members)
+        for (m, _year), var in model.stock.items():  # else a weight below minus the holding cost makes it unbounded
+            var.setub(stock_ceiling[m])
         model.objective.deactivate()
         model.lagrangian = pyo.Objective(expr=model.objective.expr + sum(
             w * getattr(model, component)[index] for (component, index), w in weights.items() if w != 0))
         solution = solve_model(model, options)
         bound = solution.bound if solution.bound is not None else solution.objective
-        total += probability * bound
+        total += probability * (bound if bound is not None else -math.inf)  # unbounded: no bound
     return total
+
+
+def _stock_ceiling(data: ModelData) -> dict[str, float]:
+    """Per mineral, a stock no optimum of the extensive form exceeds: the floor, or every flow of the mineral at
+    its most plus the existing stock (more than the largest loss cannot be drawn; stock costs to hold).  Holds
+    the Lagrangian subproblems bounded without cutting off the optimum, so their bound stays a bound."""
+    ceiling = {}
+    for m in data.minerals:
+        flows = (sum(r.max_t for o, r in data.routes.items() if data.mineral_of(o) == m)
+                 + sum(o.offtake_t for (p, mm), o in data.offtakes.items() if mm == m))
+        floor = max(data.policy.stockpile_min_days / 365.0 * data.target[m, t] for t in data.years)
+        ceiling[m] = flows + floor + (data.minerals[m].existing_stock_t or 0.0)
+    return ceiling
+
+
+def _finite(value):
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _fix_integers(model, values: dict) -> None:
@@ -312,7 +333,7 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
     solution.build_seconds, solution.size = build_seconds, model_size(model)
     lower = found["lower"]
     upper = solution.objective
-    solution.bound = lower if lower is not None and abs(lower) != float("inf") else None
+    solution.bound = _finite(lower)
     solution.mip_gap = achieved_gap(upper, solution.bound)
     prices = marginal_values(model, data, options, solution.objective) if marginal else None
     version = ".".join(str(part) for part in _highs().version())
@@ -323,7 +344,7 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
         "mpi_sppy": installed("mpi-sppy"), "ranks": found["ranks"], "bundles": found["bundles"],
         "scenarios": len(recourse_scenarios(data)[0]), "iterations": found["iterations"],
         "lower_bound": solution.bound, "upper_bound": upper, "gap": solution.mip_gap, "requested_gap": gap,
-        "mpi_sppy_outer_bound": found["mpi_sppy_bound"],
+        "mpi_sppy_outer_bound": _finite(found["mpi_sppy_bound"]),
         "ph_seconds": found["seconds"], "polish_seconds": solution.solve_seconds,
     }
     return Outcome(solution, None, "highs", version, {**options, "mip_rel_gap": options["rel_gap"]},
