@@ -66,6 +66,9 @@ def run(arguments) -> int:
             if outcome is None:  # not rank 0: rank 0 reports and writes
                 return EXIT_SOLVED
             wall["decomposition"] = outcome.decomposition["ph_seconds"]
+            if outcome.decomposition["lower_bound"] is None:
+                print("warning: the decomposition found no lower bound (a Lagrangian subproblem was unbounded): "
+                      "this portfolio's distance to the optimum is unknown; solve the extensive form", file=sys.stderr)
         else:
             outcome = solve(data, marginal=True, forced_in=arguments.forced_in)
     except NoSolutionError as error:
