@@ -51,14 +51,19 @@ from ..inputs.scenarios import recourse_scenarios
 from .types import LEVERS, RELAXABLE, capital_recovery_factor  # noqa: F401
 
 
-def build_model(data: ModelData, elastic: bool = False) -> pyo.ConcreteModel:
+def build_model(data: ModelData, elastic: bool = False, scenarios: dict[str, float] | None = None
+                ) -> pyo.ConcreteModel:
     """Assemble the model: sets, variables, the eight families, the objective.
 
     ``elastic`` adds named, penalized shortfalls so that the model is always
     feasible; used to diagnose an infeasible strict model.
+    ``scenarios`` (stochastic mode) keeps only these recourse scenarios, each weighted by the number given
+    instead of its probability: the first stage plus one bundle's second stage, as the scenario
+    decomposition builds its subproblems (``decompose.py``).  None: every scenario, the extensive form.
     """
     model = pyo.ConcreteModel(name=data.run.name)
     model.elastic = elastic
+    model.only_scenarios = scenarios
     define_sets(model, data)
     define_variables(model, data)
     define_target(model, data)
@@ -458,7 +463,10 @@ def define_recourse(model, data: ModelData) -> None:
     weighs R[s] into the objective.
     """
     scenarios, distribution = recourse_scenarios(data)
-    model.scenario_probability = {s.name: s.probability for s in scenarios}
+    only = getattr(model, "only_scenarios", None)
+    if only is not None:  # one bundle of the decomposition: its scenarios, each with the weight given
+        scenarios = [s for s in scenarios if s.name in only]
+    model.scenario_probability = {s.name: (only[s.name] if only is not None else s.probability) for s in scenarios}
     model.scenario_distribution = distribution
     # The second stage separates by mineral, so R[s] = sum_m r[m,k] with k the scenario's *mineral case*:
     # what it does to m (lost flows and a, D, rho, P).  Scenarios alike for m (e.g. joint scenarios that

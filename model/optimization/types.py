@@ -70,6 +70,7 @@ class Outcome:
     options: dict
     marginal: dict | None = None  # optimization.marginal.marginal_values, when asked for and solved
     forced: dict | None = None  # optimization.forced.forced_in_costs, when asked for and solved
+    decomposition: dict | None = None  # optimization.decompose: PH's bounds and gap (summary.json ``decomposition``)
 
     @property
     def solution(self) -> Solution:

@@ -49,6 +49,7 @@ class Results:
     forced_in: pd.DataFrame = field(default_factory=pd.DataFrame)
     stockpile: pd.DataFrame = field(default_factory=pd.DataFrame)  # per year and mineral: level, cover, build-up
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # the validated input tables, echoed in results.xlsx
+    decomposition: dict | None = None  # mpiexec runs: optimization.decompose's bounds (summary.json ``decomposition``)
     risk: dict | None = None  # stochastic mode: results.risk.risk_report (summary.json ``risk``)
     worst: dict | None = None  # ``critmin stress --worst K``: results.worst.worst_sets (summary.json ``stress.worst``)
 
@@ -319,6 +320,7 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
         stockpile=stockpile_table(data, solution, shares),
         inputs={name: frame for name, frame in data.dataset.tables.items()},
         risk=None if elastic else risk_report(data, solution, costs),
+        decomposition=getattr(outcome, "decomposition", None),
     )
 
 

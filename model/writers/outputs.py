@@ -84,6 +84,8 @@ def summary_document(results: Results) -> dict:
             "cost_by_lever": {lever: currency.in_report(cost) for lever, cost in results.cost_by_lever.items()}}
     if results.risk is not None:
         document["risk"] = results.risk
+    if results.decomposition is not None:
+        document["decomposition"] = results.decomposition
     if results.stress is not None:
         from ..results.stress import expected
 

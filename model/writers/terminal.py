@@ -44,6 +44,15 @@ def format_years(results: Results) -> str:
     return "\n".join(lines)
 
 
+def decomposition_line(found: dict) -> str:
+    """The bounds of a run solved by scenario decomposition (optimization.decompose)."""
+    lower = "none" if found["lower_bound"] is None else f"{found['lower_bound']:,.0f}"
+    gap = "unknown" if found["gap"] is None else f"{found['gap']:.2e}"
+    return (f"decomposition: {found['method']} on {found['ranks']} rank(s), {found['scenarios']:,} scenarios in "
+            f"{found['bundles']} bundles, {found['iterations']} iterations; lower bound {lower}, "
+            f"upper bound {found['upper_bound']:,.0f} (this portfolio), gap {gap} (asked {found['requested_gap']:g})")
+
+
 def format_summary(results: Results) -> str:
     years = sorted(set(results.minerals["year"]))
     span = f"years {years[0]}-{years[-1]} (table: {results.year})" if len(years) > 1 else f"year {results.year}"
@@ -51,6 +60,8 @@ def format_summary(results: Results) -> str:
              + (f", achieved gap {results.mip_gap:.2e}"
                 if results.mip_gap is not None and results.status != "infeasible" else "")]
     lines += [f"WARNING: {warning}" for warning in run_warnings(results)]
+    if results.decomposition is not None:
+        lines.append(decomposition_line(results.decomposition))
     header = (f"{'mineral':<10}{'target t':>11}{'market t':>11}{'equity t':>10}{'recycled t':>11}"
               f"{'unmet t':>9}{'stock t':>10}{'days':>6}  {'largest mine':<13}{'largest refine':<13}")
     lines += ["", header, "-" * len(header)]
