@@ -39,7 +39,7 @@ import pyomo.environ as pyo
 from ..inputs.data import ModelData
 from ..inputs.scenarios import recourse_scenarios
 from .build import build_model
-from .highs import _highs, achieved_gap, model_size, solve_model, solver_options
+from .highs import _highs, achieved_gap, model_size, solve_model, solve_model_kept, solver_options
 from .marginal import marginal_values
 from .types import LEVERS, Outcome
 
@@ -204,6 +204,13 @@ def run_ph(data: ModelData, bundle_count: int, iterations: int, gap: float, thre
     """Progressive hedging over the bundles on every rank; on rank 0 returns the bounds and the consensus
     first stage ({name: {index: value}}), elsewhere an empty dict."""
     import mpisppy
+    import mpisppy.log
+
+    # mpi-sppy's hub module opens a "hub.log" in the working directory when it is imported (a logger kept at
+    # CRITICAL, so it stays empty): send it nowhere rather than litter the analyst's folder.
+    setup_logger = mpisppy.log.setup_logger
+    mpisppy.log.setup_logger = lambda name, out, *rest, **options: setup_logger(
+        name, os.devnull if out == "hub.log" else out, *rest, **options)
     from mpisppy.cylinders.hub import PHHub
     from mpisppy.cylinders.lagrangian_bounder import LagrangianOuterBound
     from mpisppy.opt.ph import PH
@@ -327,7 +334,7 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
         model = build_model(data)
         build_seconds += time.perf_counter() - start
         _fix_integers(model, found[candidate])
-        solution = solve_model(model, options)
+        solution, engine = solve_model_kept(model, options)
         if solution.status != "infeasible":
             break
     solution.build_seconds, solution.size = build_seconds, model_size(model)
@@ -335,7 +342,7 @@ def solve_decomposed(data: ModelData, bundle_count: int | None = None, iteration
     upper = solution.objective
     solution.bound = _finite(lower)
     solution.mip_gap = achieved_gap(upper, solution.bound)
-    prices = marginal_values(model, data, options, solution.objective) if marginal else None
+    prices = marginal_values(model, data, options, solution.objective, engine) if marginal else None
     version = ".".join(str(part) for part in _highs().version())
     from importlib.metadata import version as installed
 

@@ -311,8 +311,10 @@ def _budget_rows(model, data: ModelData, options: dict, objective: float, engine
                   + sum(data.plants[k].capex for k in {k for k, _ in model.plant_years}))
     row = engine.row_of.get(model.budget)
     not_binding = [_row("budget", year, limit=budget, level=used_now, value=0.0)]
-    if everything <= budget or row is None:
+    if everything <= budget:
         return not_binding
+    if row is None:  # no free start-year column in the row (integers fixed before the solve): no step here
+        return []
     highs = engine.highs
     columns = engine.column_of
     _, _, lower, upper, _ = highs.getRows(1, np.array([row], dtype=np.int32))
