@@ -48,48 +48,57 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
     (``disruptions.constants``).
     """
     rows = []
+    # What a scenario does to a mineral decides the mineral's row: scenarios alike for m (a joint scenario
+    # and the events it combines, say) share one evaluation, as they share the model's mineral cases.
+    done: dict[tuple, dict] = {}
     for scenario in scenarios:
         found = constants(data, scenario, year, cache)
-        fractions, floors = found.lost, found.floor
         for m, days in sorted(found.duration.items()):
-            mineral = data.minerals[m]
-            rho = floors.get(m, 0.0)
-            hit = {e: fractions[e] for e in data.flows_of(m) if fractions.get(e, 0.0) > 0}
-            lost = sum(a * flows.get(e, 0.0) for e, a in hit.items())
-            stock_price = max(data.reference_price(m, year), rho)
-            unmet_price = max(mineral.shortfall_penalty, rho)
-            options = [(stock_price, 0, "stock", stock.get(m, 0.0))]
-            for o in data.routes_in(m, year):
-                if fractions.get(o, 0.0) == 0:
-                    spare = max(0.0, data.routes[o].max_t - flows.get(o, 0.0)) * days / 365.0
-                    options.append((max(mineral.surge_price_factor * data.flow_unit_cost(o, year), rho), 1, o, spare))
-            remaining = lost
-            drawn = emergency = emergency_cost = 0.0
-            for price, _, name, capacity in sorted(options):
-                if remaining <= 0 or price > unmet_price:
-                    break
-                take = min(capacity, remaining)
-                remaining -= take
-                if name == "stock":
-                    drawn += take
-                else:
-                    emergency += take
-                    emergency_cost += price * take
-            unmet = max(0.0, remaining)
-            saving = sum(a * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, a in hit.items())
-            shock = sum((p * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, p in found.uplift.items()
-                         if data.mineral_of(e) == m), 0.0)
-            replenish = stock_price * drawn
-            penalty = unmet_price * unmet
-            rows.append(dict(
-                scenario=scenario.name, probability=scenario.probability, year=year, mineral=m, duration_days=days,
-                cover_price_floor=rho, lost_t=lost, stock_t=stock.get(m, 0.0), stock_drawn_t=drawn,
-                emergency_t=emergency, unmet_t=unmet,
-                emergency_cost=emergency_cost, stock_replenish_cost=replenish, penalty=penalty,
-                undelivered_saving=saving, price_shock_cost=shock,
-                extra_cost=emergency_cost + replenish + penalty - saving + shock,
-                cover_days=stock.get(m, 0.0) / (lost / days) if lost > 0 else math.inf))
+            hit = {e: found.lost[e] for e in data.flows_of(m) if found.lost.get(e, 0.0) > 0}
+            shocks = {e: p for e, p in found.uplift.items() if data.mineral_of(e) == m}
+            rho = found.floor.get(m, 0.0)
+            key = (m, days, rho, tuple(hit.items()), tuple(shocks.items()))
+            if key not in done:
+                done[key] = _mineral_row(data, flows, stock, year, m, days, rho, hit, shocks, found.lost)
+            rows.append(dict(scenario=scenario.name, probability=scenario.probability, year=year, mineral=m,
+                             duration_days=days, **done[key]))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _mineral_row(data: ModelData, flows: dict, stock: dict[str, float], year: int, m: str, days: float, rho: float,
+                 hit: dict, shocks: dict, lost_share: dict) -> dict:
+    """One mineral's cover in one scenario: the cheapest options first (``evaluate``)."""
+    mineral = data.minerals[m]
+    lost = sum(a * flows.get(e, 0.0) for e, a in hit.items())
+    stock_price = max(data.reference_price(m, year), rho)
+    unmet_price = max(mineral.shortfall_penalty, rho)
+    options = [(stock_price, 0, "stock", stock.get(m, 0.0))]
+    for o in data.routes_in(m, year):
+        if lost_share.get(o, 0.0) == 0:
+            spare = max(0.0, data.routes[o].max_t - flows.get(o, 0.0)) * days / 365.0
+            options.append((max(mineral.surge_price_factor * data.flow_unit_cost(o, year), rho), 1, o, spare))
+    remaining = lost
+    drawn = emergency = emergency_cost = 0.0
+    for price, _, name, capacity in sorted(options):
+        if remaining <= 0 or price > unmet_price:
+            break
+        take = min(capacity, remaining)
+        remaining -= take
+        if name == "stock":
+            drawn += take
+        else:
+            emergency += take
+            emergency_cost += price * take
+    unmet = max(0.0, remaining)
+    saving = sum(a * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, a in hit.items())
+    shock = sum((p * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, p in shocks.items()), 0.0)
+    replenish = stock_price * drawn
+    penalty = unmet_price * unmet
+    return dict(cover_price_floor=rho, lost_t=lost, stock_t=stock.get(m, 0.0), stock_drawn_t=drawn,
+                emergency_t=emergency, unmet_t=unmet, emergency_cost=emergency_cost, stock_replenish_cost=replenish,
+                penalty=penalty, undelivered_saving=saving, price_shock_cost=shock,
+                extra_cost=emergency_cost + replenish + penalty - saving + shock,
+                cover_days=stock.get(m, 0.0) / (lost / days) if lost > 0 else math.inf)
 
 
 def expected(stress: pd.DataFrame, year: int | None = None) -> dict[str, float]:
