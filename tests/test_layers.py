@@ -48,3 +48,22 @@ def test_critmin_help_imports_no_heavy_library():
     loaded = set(done.stdout.split())
     assert "critmin" in loaded
     assert not loaded & set(HEAVY), f"critmin --help imports {sorted(loaded & set(HEAVY))}"
+
+
+def test_solving_imports_no_unused_scipy_module():
+    """A solve needs scipy.sparse only (the standard-form matrix): Pyomo's scipy finalizer, which also
+    imports scipy.stats, scipy.integrate and scipy.spatial (1.1 s at every start), must not run."""
+    code = ("import sys\n"
+            "import pyomo.environ as pyo\n"
+            "from critmin.optimization.highs import translate\n"
+            "m = pyo.ConcreteModel(); m.x = pyo.Var(bounds=(0, 1)); m.c = pyo.Constraint(expr=m.x >= 0.5)\n"
+            "m.o = pyo.Objective(expr=m.x)\n"
+            "engine = translate(m); engine.highs.run()\n"
+            "print(engine.highs.getInfo().objective_function_value)\n"
+            "print(' '.join(sorted(n for n in sys.modules if n.startswith('scipy.') and n.count('.') == 1)))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    objective, loaded = done.stdout.splitlines()[-2:]
+    assert float(objective) == 0.5
+    assert "scipy.sparse" in loaded.split()
+    assert not {"scipy.stats", "scipy.integrate", "scipy.spatial"} & set(loaded.split()), loaded
