@@ -51,6 +51,7 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
     # What a scenario does to a mineral decides the mineral's row: scenarios alike for m (a joint scenario
     # and the events it combines, say) share one evaluation, as they share the model's mineral cases.
     done: dict[tuple, dict] = {}
+    ladders: dict[str, list] = {}
     for scenario in scenarios:
         found = constants(data, scenario, year, cache)
         for m, days in sorted(found.duration.items()):
@@ -59,36 +60,63 @@ def evaluate(data: ModelData, flows: dict, stock: dict[str, float], scenarios: l
             rho = found.floor.get(m, 0.0)
             key = (m, days, rho, tuple(hit.items()), tuple(shocks.items()))
             if key not in done:
-                done[key] = _mineral_row(data, flows, stock, year, m, days, rho, hit, shocks, found.lost)
+                if m not in ladders:
+                    ladders[m] = _ladder(data, flows, year, m)
+                done[key] = _mineral_row(data, flows, stock, year, m, days, rho, hit, shocks, found.lost,
+                                         ladders[m])
             rows.append(dict(scenario=scenario.name, probability=scenario.probability, year=year, mineral=m,
                              duration_days=days, **done[key]))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _ladder(data: ModelData, flows: dict, year: int, m: str) -> list[tuple[float, str, float]]:
+    """Mineral m's routes that exist in ``year``, cheapest surge price first: (surge * unit cost, route,
+    spare tonnes a year).  Built once per evaluation: every scenario walks it from the bottom."""
+    surge = data.minerals[m].surge_price_factor
+    return sorted((surge * data.flow_unit_cost(o, year), o, max(0.0, data.routes[o].max_t - flows.get(o, 0.0)))
+                  for o in data.routes_in(m, year))
+
+
 def _mineral_row(data: ModelData, flows: dict, stock: dict[str, float], year: int, m: str, days: float, rho: float,
-                 hit: dict, shocks: dict, lost_share: dict) -> dict:
-    """One mineral's cover in one scenario: the cheapest options first (``evaluate``)."""
+                 hit: dict, shocks: dict, lost_share: dict, ladder: list) -> dict:
+    """One mineral's cover in one scenario: the cheapest options first (``evaluate``).
+
+    The options are the stock at ``stock_price`` and the unaffected routes of ``ladder`` at max(surge price,
+    rho); the floor keeps the ladder's order, and the stock goes before a route at the same price.  The walk
+    stops once the loss is covered or the next option costs more than leaving a tonne unmet."""
     mineral = data.minerals[m]
     lost = sum(a * flows.get(e, 0.0) for e, a in hit.items())
     stock_price = max(data.reference_price(m, year), rho)
     unmet_price = max(mineral.shortfall_penalty, rho)
-    options = [(stock_price, 0, "stock", stock.get(m, 0.0))]
-    for o in data.routes_in(m, year):
-        if lost_share.get(o, 0.0) == 0:
-            spare = max(0.0, data.routes[o].max_t - flows.get(o, 0.0)) * days / 365.0
-            options.append((max(mineral.surge_price_factor * data.flow_unit_cost(o, year), rho), 1, o, spare))
     remaining = lost
     drawn = emergency = emergency_cost = 0.0
-    for price, _, name, capacity in sorted(options):
-        if remaining <= 0 or price > unmet_price:
-            break
-        take = min(capacity, remaining)
+    stock_open = stock_price <= unmet_price
+
+    def draw_stock() -> None:
+        nonlocal remaining, drawn, stock_open
+        take = min(stock.get(m, 0.0), remaining)
         remaining -= take
-        if name == "stock":
-            drawn += take
-        else:
-            emergency += take
-            emergency_cost += price * take
+        drawn += take
+        stock_open = False
+
+    for surge_price, o, spare in ladder:
+        if remaining <= 0:
+            break
+        if lost_share.get(o, 0.0) != 0:
+            continue
+        price = max(surge_price, rho)
+        if stock_open and stock_price <= price:
+            draw_stock()
+            if remaining <= 0:
+                break
+        if price > unmet_price:
+            break
+        take = min(spare * days / 365.0, remaining)
+        remaining -= take
+        emergency += take
+        emergency_cost += price * take
+    if stock_open and remaining > 0:
+        draw_stock()
     unmet = max(0.0, remaining)
     saving = sum(a * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, a in hit.items())
     shock = sum((p * data.flow_unit_cost(e, year) * flows.get(e, 0.0) for e, p in shocks.items()), 0.0)
