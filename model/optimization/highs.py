@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
+from pyomo.common.numeric_types import nonpyomo_leaf_types
+from pyomo.core.expr.visitor import ExpressionValueVisitor
 
 from ..inputs.data import ModelData
 from .types import NoSolutionError, Solution
@@ -289,9 +291,38 @@ def variable_values(model: pyo.ConcreteModel) -> dict[str, dict]:
 
 
 def expression_values(model: pyo.ConcreteModel) -> dict[str, dict]:
-    """Named expressions (cost by lever, recourse cost per scenario) at the solution."""
-    return {expression.local_name: {index: pyo.value(e) for index, e in expression.items()}
+    """Named expressions (cost by lever, recourse cost per scenario) at the solution.
+
+    Each is walked once: one that names another (a lever's cost names the risk cost, which names every
+    scenario's recourse, which names the mineral cases) reads the other's value from a cache.  Walked
+    afresh each time, the cases were evaluated once per naming scenario and again per enclosing sum: 2.3 s
+    of a profiled 200-scenario run.
+    """
+    visitor = _NamedValues()
+    return {expression.local_name: {index: visitor.dfs_postorder_stack(e) for index, e in expression.items()}
             for expression in model.component_objects(pyo.Expression, active=True)}
+
+
+class _NamedValues(ExpressionValueVisitor):
+    """Pyomo's value walk with every named expression's value kept after its first walk."""
+
+    def __init__(self):
+        self.known = {}
+
+    def visit(self, node, values):
+        result = node._apply_operation(values)
+        if node.is_named_expression_type():
+            self.known[id(node)] = result
+        return result
+
+    def visiting_potential_leaf(self, node):
+        if node.__class__ in nonpyomo_leaf_types:
+            return True, node
+        if node.is_expression_type():
+            if node.is_named_expression_type() and id(node) in self.known:
+                return True, self.known[id(node)]
+            return False, None
+        return True, pyo.value(node)
 
 
 def model_size(model: pyo.ConcreteModel) -> dict:
