@@ -22,6 +22,8 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cases import BASE, ROOT, make_data, route, solve_case
 from critmin.cli import main
@@ -430,3 +432,58 @@ def test_a_bad_scope_is_located(tmp_path, capsys, row, message):
     assert main(["validate", str(run)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and message in err, err
+
+
+def _cover_lp(loss, stock, stock_price, unmet_price, options):
+    """min stock_price d + sum_i price_i y_i + unmet_price u  s.t.  d + sum_i y_i + u = loss,
+    0 <= d <= stock, 0 <= y_i <= capacity_i, u >= 0, solved by HiGHS directly."""
+    import highspy
+    import numpy as np
+
+    prices = [stock_price, unmet_price] + [price for price, _ in options]
+    upper = [stock, highspy.kHighsInf] + [capacity for _, capacity in options]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(prices), 1
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.array(prices), np.zeros(len(prices)), np.array(upper)
+    lp.row_lower_ = lp.row_upper_ = np.array([loss])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(len(prices) + 1, dtype=np.int32)
+    lp.a_matrix_.index_ = np.zeros(len(prices), dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(prices))
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    highs.run()
+    return highs.getInfo().objective_function_value
+
+
+PRICES = [1.0, 2.0, 3.0, 5.0, 8.0]  # few values, so that ties (stock and route, route and rho) are common
+
+
+@given(ladder=st.lists(st.tuples(st.sampled_from(PRICES), st.sampled_from([0.0, 10.0, 25.0]), st.booleans()),
+                       max_size=6),
+       loss=st.sampled_from([0.0, 5.0, 30.0, 80.0]), stock=st.sampled_from([0.0, 10.0, 40.0]),
+       reference=st.sampled_from(PRICES), penalty=st.sampled_from(PRICES + [13.0]), rho=st.sampled_from([0.0] + PRICES),
+       days=st.sampled_from([73.0, 365.0]))
+@settings(max_examples=300, deadline=None)
+def test_the_evaluator_walk_is_the_cover_lp(ladder, loss, stock, reference, penalty, rho, days):
+    """The exact evaluator's cheapest-first walk (a price ladder built once per evaluation, the stock put
+    in by price, routes hit by the scenario skipped, the floor rho on every option) costs what the cover
+    LP costs when HiGHS solves it, ties included."""
+    from types import SimpleNamespace
+
+    from critmin.results.stress import _mineral_row
+
+    mineral = SimpleNamespace(shortfall_penalty=penalty)
+    data = SimpleNamespace(minerals={"m": mineral}, reference_price=lambda m, year: reference,
+                           flow_unit_cost=lambda e, year: 0.0)
+    rungs = sorted((price, f"r{i}", capacity) for i, (price, capacity, _) in enumerate(ladder))
+    hit_routes = {f"r{i}": 0.5 for i, (_, _, hit) in enumerate(ladder) if hit}
+    flows = {"lost-flow": loss}
+    row = _mineral_row(data, flows, {"m": stock}, 2030, "m", days, rho, {"lost-flow": 1.0}, {},
+                       {**hit_routes, "lost-flow": 1.0}, rungs)
+    options = [(max(price, rho), capacity * days / 365.0) for price, name, capacity in rungs if name not in hit_routes]
+    expected = _cover_lp(loss, stock, max(reference, rho), max(penalty, rho), options)
+    assert row["extra_cost"] == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    assert row["stock_drawn_t"] + row["emergency_t"] + row["unmet_t"] == pytest.approx(loss)
+    assert row["stock_drawn_t"] <= stock + 1e-12
