@@ -30,7 +30,7 @@ from critmin.inputs.disruptions import (
     scenarios_from_data,
 )
 from critmin.optimization.solve import solve
-from critmin.results.risk import risk_figures, scenario_outcomes, tail
+from critmin.results.risk import risk_figures, scenario_outcomes, tail, tail_table
 from critmin.results.stress import evaluate, portfolio_flows
 from critmin.results.tables import tidy
 from critmin.results.worst import worst_sets
@@ -142,6 +142,25 @@ def test_var_and_cvar_of_a_fixed_portfolio_by_hand(tmp_path):
     assert figures["scenarios"] == 4 and figures["expected_cost"] == pytest.approx(5681.44)
 
 
+def test_the_risk_sheet_by_hand(tmp_path):
+    """The Risk sheet of the case above at alpha 0.95: costliest first (A + B and B tie at 49,500: by name),
+    each row's chance of a year at least as costly, and its share inside the worst 5 %: A + B and B whole
+    (0.04 together), 0.01 of A's 0.096, none of the quiet year; CVaR = sum share p R / 0.05 = 45,228."""
+    data = make_data(tmp_path, {"supply": SUPPLY, "disruptions": TWO_EVENTS}, {"stockpile_mode": "stochastic"})
+    flows, stock = {"li-CHN-CHN": 100.0, "li-AUS-JPN": 0.0}, {"li": 0.0}
+    outcomes = scenario_outcomes(data, flows, stock, list(joint.joint_scenarios(data).scenarios), 2030)
+    table = tail_table(outcomes, 0.95)
+    assert list(table["scenario"]) == ["A + B", "B", "A", "quiet year"]
+    assert list(table["rank"]) == [1, 2, 3, 4]
+    assert list(table["extra_cost"]) == pytest.approx([49500.0, 49500.0, 28140.0, 0.0])
+    p = dict(zip(table["scenario"], table["probability"]))
+    assert p["A + B"] + p["B"] == pytest.approx(0.04) and p["A"] == pytest.approx(0.096)
+    assert list(table["worse_or_equal_probability"]) == pytest.approx([p["A + B"], 0.04, 0.136, 1.0])
+    assert list(table["tail_share"]) == pytest.approx([1.0, 1.0, 0.01 / 0.096, 0.0])
+    cvar = (table["tail_share"] * table["probability"] * table["extra_cost"]).sum() / 0.05
+    assert cvar == pytest.approx(45228.0)
+
+
 # One event, p = 0.0005: China's refining lost for 146 days; no other route, so a tonne not in stock is unmet.
 RARE = {"supply": [route("li-CHN-CHN", 10, 100)], "disruptions": event("cut", 0.0005, ("refine", "CHN", 1.0, 146))}
 
@@ -208,6 +227,24 @@ def test_reported_risk_equals_the_evaluator_on_the_default_data(tmp_path, capsys
     assert risk["var"] == pytest.approx(var, rel=1e-7)
     assert risk["cvar"] == pytest.approx(cvar, rel=1e-7)
     assert risk["first_stage_cost"] + 0.5 * expected + 0.5 * cvar == pytest.approx(summary["objective"], rel=1e-6)
+    # The workbook shows the same distribution: the Summary's risk rows, and every joint scenario on the
+    # Risk sheet, costliest first, from which E[R] and CVaR add up again.
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
+    summary_rows = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert summary_rows["expected recourse E[R]"] == pytest.approx(expected, rel=1e-7)
+    assert summary_rows["CVaR of the recourse"] == pytest.approx(cvar, rel=1e-7)
+    assert summary_rows["VaR of the recourse"] == pytest.approx(var, rel=1e-7)
+    rows = list(book["Risk"].iter_rows(values_only=True))
+    header = list(rows[1])
+    sheet = pd.DataFrame(rows[2:], columns=header)
+    book.close()
+    assert len(sheet) == 1024 and sheet["extra_cost"].is_monotonic_decreasing
+    assert (sheet["probability"] * sheet["extra_cost"]).sum() == pytest.approx(expected, rel=1e-7)
+    assert (sheet["tail_share"] * sheet["probability"] * sheet["extra_cost"]).sum() / 0.05 == pytest.approx(
+        cvar, rel=1e-7)
+    assert (sheet["tail_share"] * sheet["probability"]).sum() == pytest.approx(0.05, rel=1e-9)
 
 
 def test_cvar_needs_the_stochastic_mode(tmp_path, capsys):
@@ -421,6 +458,32 @@ def test_verify_recomputes_the_risk_block_and_the_n_minus_1_rows(tmp_path, capsy
     path.write_text(json.dumps(summary))
     report = verify_files(data, out)
     assert not report.passed and not report.families["reported"].passed
+    path.write_text(original)
+    assert verify_files(data, out).passed
+    import openpyxl
+
+    from critmin.results.portfolio import sha256
+
+    workbook = out / "results.xlsx"
+    kept = workbook.read_bytes()
+    for title, label in (("Risk", None), ("Summary", "CVaR of the recourse"), ("Risk", "delete")):
+        book = openpyxl.load_workbook(workbook)
+        if label == "delete":
+            del book["Risk"]
+        elif label is None:
+            book["Risk"]["E3"].value *= 0.98  # the costliest scenario's extra_cost
+        else:
+            sheet = book["Summary"]
+            row = next(i for i, r in enumerate(sheet.iter_rows(max_col=1, values_only=True), start=1) if r[0] == label)
+            sheet.cell(row, 2).value *= 1.01
+        book.save(workbook)
+        manifest = json.loads((out / "manifest.json").read_text())
+        manifest["outputs"]["results.xlsx"] = sha256(workbook)
+        (out / "manifest.json").write_text(json.dumps(manifest))
+        report = verify_files(data, out)
+        assert not report.families["workbook"].passed, (title, label)
+        assert any("Risk" in line if title == "Risk" else "Summary" in line for line in report.failures())
+        workbook.write_bytes(kept)
     summary = json.loads(original)
     for entries in [summary["minerals"], *summary["by_year"].values()]:
         entries["graphite"]["stockpile_t"] = 0.0

@@ -224,6 +224,20 @@ STRESS = Table("stress", "Disruption scenarios against the chosen portfolio, per
     Column("cover_days", DAYS, "days the stock covers the loss rate", "days"),
 ), sheets=("Stress",))
 
+RISK = Table("risk_scenarios", "Every joint disruption scenario's extra cost for the chosen portfolio, costliest "
+                                "first: the distribution behind summary.json's risk figures.", (
+    Column("rank", NUMBER, "1 = the costliest scenario"),
+    Column("scenario", ID, "joint scenario: the events that happen together in the year (quiet: none)"),
+    Column("probability", SHARE, "chance of this combination in a year", "per year"),
+    Column("worse_or_equal_probability", SHARE, "chance of a year at least this costly: this row and every row "
+                                                "above"),
+    Column("extra_cost", MONEY, "the scenario's recourse cost R_s for the chosen portfolio, each mineral covered "
+                                "cheapest first (the Stress sheet's extra_cost, summed)", "currency"),
+    Column("unmet_t", TONNES, "tonnes left unmet, summed over the minerals", "t"),
+    Column("tail_share", SHARE, "share of the probability inside the worst 1 - cvar_alpha: CVaR = sum of tail_share "
+                                "x probability x extra_cost / (1 - cvar_alpha)"),
+), sheets=("Risk",))
+
 MARGINAL = Table("marginal_values", "What one more unit of each limit is worth at the chosen portfolio.", (
     Column("kind", ID, "target, target_row_dual, country_cap, any_stage_cap, stockpile_days or budget"),
     YEAR_COLUMN, MINERAL,
@@ -371,7 +385,7 @@ def sensitivity_column(name: str) -> Column | None:
 
 
 TABLES: tuple[Table, ...] = (FLOWS, SHARES, MINERALS, PROJECTS, RECYCLING, PLANTS, COSTS, STOCKPILE, TIMELINE,
-                             STRESS, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING, TIES)
+                             STRESS, RISK, MARGINAL, FORCED, DIAGNOSIS, RELAXED, BINDING, TIES)
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 BY_SHEET = {sheet: table for table in TABLES for sheet in table.sheets}
 

@@ -655,7 +655,8 @@ class Cell:
 
 @dataclass
 class Workbook:
-    """What an analyst reads in results.xlsx: the Summary sheet's items, and the Supply and Flows tables."""
+    """What an analyst reads in results.xlsx: the Summary sheet's items, and the Supply and Flows tables (and
+    in stochastic mode the Risk table)."""
 
     items: dict = field(default_factory=dict)  # Summary label -> Cell (value column), first section
     warnings: list = field(default_factory=list)  # Summary WARNING rows (Cells)
@@ -665,17 +666,20 @@ class Workbook:
     glance_year: int | None = None
     supply: list = field(default_factory=list)  # Supply rows: column -> Cell
     flows: list = field(default_factory=list)  # Flows rows: column -> Cell
+    risk: list | None = None  # Risk rows (stochastic mode): column -> Cell; None when there is no Risk sheet
 
 
 SUPPLY_COLUMNS = ("year", "mineral", "target_t", "market_t", "equity_t", "recycled_t", "supplied_t", "shortfall_t",
                   "stockpile_t", "stock_days", "largest_mine_share", "largest_mine_country", "largest_refine_share",
                   "largest_refine_country")
+RISK_COLUMNS = ("rank", "scenario", "probability", "extra_cost", "unmet_t", "tail_share")
 SECTIONS = {LEVERS_SECTION: "levers", PATHWAY_LEVERS_SECTION: "levers", "Policy settings": "policy",
             "Sheets in this workbook": "contents"}
 
 
 def read_workbook(path: Path) -> tuple[Workbook | None, list[Problem]]:
-    """The Summary, Supply and Flows sheets of results.xlsx (read-only, cached values); problems located."""
+    """The Summary, Supply and Flows sheets of results.xlsx, and Risk when there is one (read-only, cached
+    values); problems located."""
     name = Path(path).name
     if not Path(path).is_file():
         return None, [Problem(name, None, None, "not found: every output set has results.xlsx")]
@@ -699,6 +703,9 @@ def read_workbook(path: Path) -> tuple[Workbook | None, list[Problem]]:
                     problems.append(Problem(name, None, None, f"required sheet {title} is missing"))
                     continue
                 sheets[title] = [tuple(row) for row in workbook[title].iter_rows(values_only=True)]
+            if "Risk" in workbook.sheetnames:  # stochastic mode only
+                sheets["Risk"] = [tuple(row) for row in workbook["Risk"].iter_rows(values_only=True)]
+                book.risk = []
         finally:
             workbook.close()
     except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file: report it, located
@@ -710,7 +717,10 @@ def read_workbook(path: Path) -> tuple[Workbook | None, list[Problem]]:
 
     if "Summary" in sheets:
         _summary_sheet(sheets["Summary"], book, ref)
-    for title, columns, target in (("Supply", SUPPLY_COLUMNS, book.supply), ("Flows", FLOW_COLUMNS, book.flows)):
+    tables = [("Supply", SUPPLY_COLUMNS, book.supply), ("Flows", FLOW_COLUMNS, book.flows)]
+    if book.risk is not None:
+        tables.append(("Risk", RISK_COLUMNS, book.risk))
+    for title, columns, target in tables:
         if title not in sheets:
             continue
         rows = sheets[title]

@@ -33,6 +33,11 @@ from .stress import evaluate, portfolio_flows
 # Probabilities are summed in floating point: a cumulative mass within this of alpha has reached it.
 MASS_TOLERANCE = 1e-12
 WORST_LISTED = 5
+# The results.xlsx Summary's "Disruption risk" rows (writers.outputs): label -> summary.json ``risk`` key;
+# critmin verify reads them back by these labels.
+SUMMARY_ROWS = {"expected recourse E[R]": "expected_recourse", "VaR of the recourse": "var",
+                "CVaR of the recourse": "cvar", "expected cost (first stage + E[R])": "expected_cost",
+                "probability of a loss": "probability_of_loss", "expected unmet (t)": "expected_unmet_t"}
 
 
 def scenario_outcomes(data: ModelData, flows: dict, stock: dict[str, float], scenarios: list[Scenario],
@@ -78,13 +83,36 @@ def recourse_lever(data: ModelData, flows: dict, stock: dict[str, float], year: 
     return (1.0 - weight) * expected + weight * cvar
 
 
+def tail_table(outcomes: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The results.xlsx Risk sheet: every joint scenario, costliest first (ties by name), with
+    ``worse_or_equal_probability`` (the probability of a cost at least this one's: its own and every row
+    above) and ``tail_share``, the share of its probability inside the worst 1 - alpha of the mass, so that
+
+        CVaR_alpha = sum_s tail_share_s pi_s R_s / (1 - alpha)
+
+    (a scenario straddling the boundary counts in part, as in ``tail``)."""
+    table = outcomes.sort_values(["extra_cost", "scenario"], ascending=[False, True], kind="stable")
+    left, shares = 1.0 - alpha, []
+    for probability in table["probability"]:
+        inside = min(probability, max(left, 0.0)) if left > MASS_TOLERANCE else 0.0
+        shares.append(inside / probability if probability > 0 else 0.0)
+        left -= probability
+    return pd.DataFrame({"rank": range(1, len(table) + 1), "scenario": table["scenario"].to_numpy(),
+                         "probability": table["probability"].to_numpy(),
+                         "worse_or_equal_probability": table["probability"].cumsum().clip(upper=1.0).to_numpy(),
+                         "extra_cost": table["extra_cost"].to_numpy(), "unmet_t": table["unmet_t"].to_numpy(),
+                         "tail_share": shares})
+
+
 def risk_figures(data: ModelData, flows: dict, stock: dict[str, float], year: int, first_stage_cost: float,
-                 distribution: Distribution | None = None) -> dict:
+                 distribution: Distribution | None = None, outcomes: pd.DataFrame | None = None) -> dict:
     """summary.json ``risk`` for a fixed portfolio in ``year``: the joint scenarios' expected recourse, VaR
-    and CVaR at cvar_alpha (the exact evaluator on each), the first-stage cost, and the costliest scenarios."""
+    and CVaR at cvar_alpha (the exact evaluator on each, unless their ``scenario_outcomes`` are given), the
+    first-stage cost, and the costliest scenarios."""
     policy = data.policy
     distribution = distribution or joint_scenarios(data)
-    outcomes = scenario_outcomes(data, flows, stock, list(distribution.scenarios), year)
+    if outcomes is None:
+        outcomes = scenario_outcomes(data, flows, stock, list(distribution.scenarios), year)
     probability, cost = outcomes["probability"], outcomes["extra_cost"]
     expected = float((probability * cost).sum())
     var, cvar = tail(cost, probability, policy.cvar_alpha)
@@ -118,10 +146,19 @@ def risk_report(data: ModelData, solution: Solution, costs: pd.DataFrame) -> dic
     """``risk_figures`` for a solved stochastic-mode portfolio in its last planned year (None in rule mode,
     without disruptions or without a strict solution); the first-stage cost is the year's undiscounted cost
     of every lever but the recourse, from the ``costs`` table (results.tables.cost_table)."""
+    found = portfolio_risk(data, solution, costs)
+    return found[0] if found else None
+
+
+def portfolio_risk(data: ModelData, solution: Solution, costs: pd.DataFrame) -> tuple[dict, pd.DataFrame] | None:
+    """``risk_report`` and its ``tail_table``, from one evaluation of the joint scenarios."""
     if data.policy.stockpile_mode != "stochastic" or not len(data.dataset["disruptions"]) or not solution.values:
         return None
     year = max(data.years)
     flows = portfolio_flows(data, solution.values, year)
     stock = {m: solution.values.get("stock", {}).get((m, year), 0.0) for m in data.minerals}
     in_year = costs[(costs["year"] == year) & (costs["lever"] != "recourse")]
-    return risk_figures(data, flows, stock, year, float(in_year["cost"].sum()))
+    distribution = joint_scenarios(data)
+    outcomes = scenario_outcomes(data, flows, stock, list(distribution.scenarios), year)
+    figures = risk_figures(data, flows, stock, year, float(in_year["cost"].sum()), distribution, outcomes)
+    return figures, tail_table(outcomes, data.policy.cvar_alpha)

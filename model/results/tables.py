@@ -16,7 +16,7 @@ from ..inputs.runfile import STAGES
 from ..optimization.types import MARGINAL_COLUMNS, Outcome, Solution, capital_recovery_factor
 from .diagnosis import diagnose
 from .portfolio import built_in, start_year
-from .risk import risk_report
+from .risk import portfolio_risk
 from .ties import mark_ties
 
 # A share within this of its cap counts as binding (shares are fractions).
@@ -51,6 +51,7 @@ class Results:
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # the validated input tables, echoed in results.xlsx
     decomposition: dict | None = None  # mpiexec runs: optimization.decompose's bounds (summary.json ``decomposition``)
     risk: dict | None = None  # stochastic mode: results.risk.risk_report (summary.json ``risk``)
+    risk_scenarios: pd.DataFrame | None = None  # stochastic mode: results.risk.tail_table (the Risk sheet)
     worst: dict | None = None  # ``critmin stress --worst K``: results.worst.worst_sets (summary.json ``stress.worst``)
 
     @property
@@ -299,6 +300,7 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
     shares = share_table(data, flows)
     elastic = outcome.elastic is not None
     costs = cost_table(data, solution, flows)
+    risk, risk_scenarios = (None if elastic else portfolio_risk(data, solution, costs)) or (None, None)
     return Results(
         run_name=data.run.name,
         status=outcome.status,
@@ -319,7 +321,8 @@ def tidy(data: ModelData, outcome: Outcome) -> Results:
         forced_in=forced_table(data, outcome),
         stockpile=stockpile_table(data, solution, shares),
         inputs={name: frame for name, frame in data.dataset.tables.items()},
-        risk=None if elastic else risk_report(data, solution, costs),
+        risk=risk,
+        risk_scenarios=risk_scenarios,
         decomposition=getattr(outcome, "decomposition", None),
     )
 

@@ -37,7 +37,9 @@ and what the outputs state, recomputed from the inputs and flows.csv alone:
   requirement); ``budget`` binding only when the budget is used up to its
   step;
 - ``workbook``: the Summary, Supply and Flows sheets of results.xlsx agree
-  with the same recomputed figures and with flows.csv;
+  with the same recomputed figures and with flows.csv; in stochastic mode the
+  Summary's risk rows and every row of the Risk sheet agree with the joint
+  scenarios evaluated again;
 - the objective, recomputed from its parts (market purchases and route fixed
   costs, capex annuities and offtake, plant costs and processing, carrying
   cost; in stochastic mode the expected recourse, which ``results.stress``
@@ -533,7 +535,7 @@ def check(data: ModelData, portfolio: Portfolio) -> Report:
     costs = _costs(ctx)
     check_reported(ctx, report.families["reported"], costs)
     check_marginal_values(ctx, report.families["marginal_values"])
-    _check_risk(ctx, report.families["reported"], costs)
+    _check_risk(ctx, report.families["reported"], costs, report.families["workbook"])
     check_workbook(ctx, report.families["workbook"], costs)
     if not ctx.elastic:
         check_objective(ctx, report, costs)
@@ -617,13 +619,15 @@ def _recourse(data: ModelData, portfolio: Portfolio, year: int) -> float:
     return recourse_lever(data, flows, stock, year)
 
 
-def _check_risk(ctx: Context, family: Family, costs: dict) -> None:
+def _check_risk(ctx: Context, family: Family, costs: dict, sheets: Family) -> None:
     """summary.json ``risk`` (stochastic mode): the first-stage cost of its year from the recomputed levers,
-    and the expected recourse, VaR and CVaR of the joint scenarios evaluated again on the stated portfolio."""
+    and the expected recourse, VaR and CVaR of the joint scenarios evaluated again on the stated portfolio;
+    results.xlsx's Summary risk rows and its Risk sheet (every joint scenario) likewise."""
     block = ctx.portfolio.summary.get("risk")
     if not isinstance(block, dict) or ctx.policy.stockpile_mode != "stochastic" or ctx.elastic:
         return
-    from .risk import risk_figures
+    from ..inputs.scenarios import joint_scenarios
+    from .risk import SUMMARY_ROWS, risk_figures, scenario_outcomes, tail_table
 
     year = block.get("year")
     if year not in ctx.data.years:
@@ -632,13 +636,34 @@ def _check_risk(ctx: Context, family: Family, costs: dict) -> None:
     flows = {e: ctx.flow(e, year) for m in ctx.data.minerals for e in ctx.flows_of[m]}
     stock = {m: ctx.portfolio.stock.get((m, year), 0.0) for m in ctx.data.minerals}
     first_stage = sum(cost for (lever, t), cost in costs["levers"].items() if t == year and lever != "recourse")
-    computed = risk_figures(ctx.data, flows, stock, year, first_stage)
+    distribution = joint_scenarios(ctx.data)
+    outcomes = scenario_outcomes(ctx.data, flows, stock, list(distribution.scenarios), year)
+    computed = risk_figures(ctx.data, flows, stock, year, first_stage, distribution, outcomes)
     for key in ("first_stage_cost", "expected_recourse", "var", "cvar"):
         stated = block.get(key)
         if not isinstance(stated, (int, float)) or isinstance(stated, bool):
             family.add(f"summary.json risk.{key}: a number", 1.0, 0.0)
             continue
         family.equal(f"summary.json risk.{key}", stated, computed[key])
+    book = ctx.portfolio.workbook
+    if book is None:
+        return
+    for label, key in SUMMARY_ROWS.items():
+        cell = book.items.get(label)
+        if cell is None:
+            sheets.fail("results.xlsx Summary", f"lacks the row {label!r} (stochastic mode)")
+        else:
+            _cell_equal(sheets, cell, computed[key])
+    if book.risk is None:
+        sheets.fail("results.xlsx", "lacks the Risk sheet (stochastic mode: every joint scenario)")
+        return
+    expected = tail_table(outcomes, ctx.policy.cvar_alpha).to_dict("records")
+    sheets.agree("results.xlsx Risk rows", len(book.risk), len(expected), "the joint scenarios number")
+    for row, want in zip(book.risk, expected):
+        sheets.agree(f"results.xlsx {row['scenario'].ref} (scenario)", row["scenario"].value, want["scenario"],
+                     "the costliest-first order gives")
+        for column in ("probability", "extra_cost", "unmet_t", "tail_share"):
+            _cell_equal(sheets, row[column], float(want[column]))
 
 
 def _discounted(ctx: Context, values: dict, lever: str) -> float:

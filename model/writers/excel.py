@@ -49,6 +49,8 @@ SHEET_NOTES = {
     "Marginal values": "What one more unit of each limit is worth (LP re-solve with the integer choices fixed).",
     "Stress": "Disruption scenarios against the chosen portfolio: lost tonnes, stock drawn, emergency buys, "
               "unmet tonnes and extra cost.",
+    "Risk": "Stochastic mode: every joint disruption scenario's extra cost for the chosen portfolio, costliest "
+            "first; tail_share marks the worst 1 - cvar_alpha of the probability, whose mean is the CVaR.",
     "Diagnosis": "Infeasible run: per mineral, what cannot be met and which limits bind.",
     "Chart data": "The numbers behind the charts (shares of the annual requirement).",
 }

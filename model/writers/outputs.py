@@ -13,6 +13,7 @@ from ..inputs.currency import declared as declared_currency
 from ..results.binding import binding_limits
 from ..results.columns import levers_section, total_label
 from ..results.optimality import run_warnings
+from ..results.risk import SUMMARY_ROWS as RISK_ROWS
 from ..results.tables import Results
 from ..results.ties import tie_groups
 from .charts import analyst_charts, pathway_charts
@@ -203,6 +204,7 @@ def summary_rows(results: Results, manifest: dict) -> list:
         ("equity stakes taken", ", ".join(results.chosen_projects) or "none", "text"),
         ("recycling plants built", ", ".join(results.built_plants) or "none", "text"),
         *portfolio_rows(results, currency, pathway),
+        *risk_rows(results.risk),
     ]
     if not infeasible:  # an infeasible run's Diagnosis says what binds in the elastic re-solve
         binding = binding_limits(results, manifest.get("policy", {}))
@@ -231,6 +233,23 @@ def summary_rows(results: Results, manifest: dict) -> list:
     rows.append(Block(f"Minerals at a glance ({results.year}; shares of the annual requirement)",
                       glance[columns].reset_index(drop=True), table="minerals"))
     return rows
+
+
+def risk_rows(risk: dict | None) -> list:
+    """The Summary's "Disruption risk" rows: summary.json ``risk`` for the last planned year."""
+    if not risk:
+        return []
+    alpha = f"{risk['alpha']:.4g}"
+    notes = {"expected_recourse": f"over {risk['scenarios']:,} joint scenarios ({risk['method']})",
+             "var": f"alpha {alpha}: the cost no more than {1 - risk['alpha']:.4g} of years exceed",
+             "cvar": f"alpha {alpha}: the mean of the worst {1 - risk['alpha']:.4g} of years (Risk sheet)",
+             "expected_cost": (f"risk measure cvar, weight {risk['risk_weight']:.4g}" if risk["measure"] == "cvar"
+                               else "risk measure expected (the model weighs each event alone)"),
+             "probability_of_loss": "chance of a year with a positive extra cost",
+             "expected_unmet_t": "tonnes a year left unmet, probability-weighted, all minerals"}
+    kinds = {"probability_of_loss": "share", "expected_unmet_t": None}
+    return [Section(f"Disruption risk ({risk['year']}; every joint scenario on the Risk sheet)"),
+            *[(label, risk[key], kinds.get(key, "money"), notes[key]) for label, key in RISK_ROWS.items()]]
 
 
 def portfolio_rows(results: Results, currency: Currency, pathway: bool) -> list:
@@ -270,6 +289,8 @@ def write_outputs(folder: Path, results: Results, manifest: dict) -> None:
                                              "binding": "; ".join(d["binding"])} for d in results.diagnosis])
     if results.stress is not None:
         tables["Stress"] = results.stress
+    if results.risk_scenarios is not None:
+        tables["Risk"] = results.risk_scenarios
     if results.marginal_values is not None and not results.marginal_values.empty:
         tables["Marginal values"] = results.marginal_values
     if results.forced_in is not None and not results.forced_in.empty:
