@@ -35,6 +35,13 @@ def test_layer_contracts_are_kept():
 HEAVY = ("pandas", "numpy", "pyomo", "highspy", "openpyxl", "matplotlib")
 
 
+def _fresh_python(code: str) -> list[str]:
+    """The output lines of ``code`` run by a new interpreter (nothing imported by this test session)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
 def test_critmin_help_imports_no_heavy_library():
     """``critmin --help`` stays instant: importing critmin.cli and building every command's parser loads
     none of pandas, NumPy, Pyomo, HiGHS, openpyxl or matplotlib (pandas alone takes a third of a second)."""
@@ -43,9 +50,7 @@ def test_critmin_help_imports_no_heavy_library():
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    critmin.cli.main(['--help'])\n"
             "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = set(done.stdout.split())
+    loaded = set(_fresh_python(code)[-1].split())
     assert "critmin" in loaded
     assert not loaded & set(HEAVY), f"critmin --help imports {sorted(loaded & set(HEAVY))}"
 
@@ -61,9 +66,7 @@ def test_solving_imports_no_unused_scipy_module():
             "engine = translate(m); engine.highs.run()\n"
             "print(engine.highs.getInfo().objective_function_value)\n"
             "print(' '.join(sorted(n for n in sys.modules if n.startswith('scipy.') and n.count('.') == 1)))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    objective, loaded = done.stdout.splitlines()[-2:]
+    objective, loaded = _fresh_python(code)[-2:]
     assert float(objective) == 0.5
     assert "scipy.sparse" in loaded.split()
     assert not {"scipy.stats", "scipy.integrate", "scipy.spatial"} & set(loaded.split()), loaded
